@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pmemstore.h -- the public interface of libpmemstore
+ *
+ * libpmemstore keeps named objects in a pool of persistent memory.  A pool
+ * is a file on a DAX file system, a device-dax node, or (slower, by msync)
+ * any regular file.  Each object is named by a 128-bit UUID; its address
+ * points straight into the mapping.  See pmemstore(7).
+ *
+ * Errors: functions return NULL or -1 and set errno; pmemstore_errormsg()
+ * gives a sentence describing the last error of the calling thread.
+ */
+#ifndef PMEMSTORE_H
+#define PMEMSTORE_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uuid/uuid.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(PMEMSTORE_BUILDING)
+#define PMEMSTORE_API __attribute__((visibility("default")))
+#else
+#define PMEMSTORE_API
+#endif
+
+#define PMEMSTORE_MAJOR_VERSION 1
+#define PMEMSTORE_MINOR_VERSION 0
+
+struct pmemstore;
+
+/* pmemstore_open() flags */
+#define PMEMSTORE_RDONLY (1U << 0) /* map read-only, shared lock */
+
+/* persist_alloc() flags */
+#define PERSIST_ZERO (1U << 0) /* content zeroed and durable before publish */
+
+/* smallest pool pmemstore_create() accepts */
+#define PMEMSTORE_MIN_POOL ((size_t)8 << 20)
+
+/* pool lifecycle */
+PMEMSTORE_API struct pmemstore *pmemstore_create(const char *path, size_t size,
+						 mode_t mode);
+PMEMSTORE_API struct pmemstore *pmemstore_open(const char *path,
+					       unsigned flags);
+PMEMSTORE_API int pmemstore_close(struct pmemstore *ps);
+PMEMSTORE_API int pmemstore_is_pmem(const struct pmemstore *ps);
+PMEMSTORE_API const char *pmemstore_errormsg(void);
+
+/* named persistent objects */
+PMEMSTORE_API void *persist_alloc(struct pmemstore *ps, const uuid_t id,
+				  size_t size, unsigned flags);
+PMEMSTORE_API void *persist_alloc_init(struct pmemstore *ps, const uuid_t id,
+				       size_t size,
+				       int (*init)(void *ptr, size_t size,
+						   void *arg),
+				       void *arg);
+PMEMSTORE_API void *persist_get(struct pmemstore *ps, const uuid_t id,
+				size_t *size);
+PMEMSTORE_API int persist_free(struct pmemstore *ps, const uuid_t id);
+PMEMSTORE_API int persist_id_of(struct pmemstore *ps, const void *addr,
+				uuid_t id);
+PMEMSTORE_API int pmemstore_foreach(struct pmemstore *ps,
+				    int (*cb)(const uuid_t id, void *ptr,
+					      size_t size, void *arg),
+				    void *arg);
+PMEMSTORE_API void pmemstore_uuid_from_name(const char *name, uuid_t id);
+
+/* statistics: a snapshot of the pool and of the persistence work done */
+struct pmemstore_stats {
+	uint64_t pages_total;	/* 4 KiB data pages in the pool */
+	uint64_t pages_free;	/* pages not in use */
+	uint64_t pages_used;	/* pages holding objects or slabs */
+	uint64_t objects;	/* live objects */
+	uint64_t bytes;		/* sum of the sizes of live objects */
+	uint64_t flushes;	/* flush calls (pmem_flush, pmem_memcpy ...) */
+	uint64_t flushed_lines; /* 64-byte cache lines flushed */
+	uint64_t fences;	/* pmem_drain calls (ordering points) */
+	uint64_t msyncs;	/* pmem_msync calls (non-pmem mappings) */
+	uint64_t reserved[7];
+};
+
+PMEMSTORE_API int pmemstore_stats(struct pmemstore *ps,
+				  struct pmemstore_stats *st);
+
+/* durability of the application's own stores */
+PMEMSTORE_API void persist_flush(struct pmemstore *ps, const void *addr,
+				 size_t len);
+PMEMSTORE_API void persist_fence(struct pmemstore *ps);
+PMEMSTORE_API void persist(struct pmemstore *ps, const void *addr, size_t len);
+PMEMSTORE_API void *persist_memcpy(struct pmemstore *ps, void *dst,
+				   const void *src, size_t len);
+PMEMSTORE_API void *persist_memset(struct pmemstore *ps, void *dst, int c,
+				   size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PMEMSTORE_H */

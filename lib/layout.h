@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * layout.h -- the entire on-media format of a pmemstore pool
+ *
+ * Everything the library writes to a pool is declared here; nothing else
+ * defines a persistent structure.  Any change to this file that changes
+ * what is on media bumps PMS_FORMAT_VERSION, and an open refuses versions
+ * it does not know.  docs/format.md explains the commit protocols.
+ *
+ * Pool = [ superblock A | superblock B | descriptors | pad | data pages ]
+ *
+ *   offset 0      superblock page A (4 KiB)
+ *   offset 4096   superblock page B (4 KiB), an identical copy
+ *   offset 8192   descriptor array: one 16-byte struct pms_desc per data page
+ *   data_off      data area, 2 MiB aligned: npages pages of 4 KiB
+ *
+ * All integers are little-endian (x86-64 native); only aligned 8-byte
+ * stores are assumed failure-atomic.  An all-zero descriptor is a free
+ * page, so a new sparse pool writes almost nothing.
+ */
+#ifndef PMS_LAYOUT_H
+#define PMS_LAYOUT_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PMS_FORMAT_VERSION 1
+#define PMS_MAGIC "PMSTORE" /* 7 characters and a NUL: 8 bytes */
+
+#define PMS_PAGE_SIZE 4096ULL
+#define PMS_PAGE_SHIFT 12
+#define PMS_LINE 64ULL
+#define PMS_HUGE_SIZE (2ULL << 20) /* data area and objects >= this align */
+#define PMS_HUGE_PAGES (PMS_HUGE_SIZE / PMS_PAGE_SIZE)
+
+#define PMS_SB_A_OFF 0ULL
+#define PMS_SB_B_OFF 4096ULL
+#define PMS_DESC_OFF 8192ULL
+
+/*
+ * struct pms_super -- pool geometry and identity, 128 bytes, checksummed.
+ * Written once by pmemstore_create (both copies) and never changed after,
+ * except to restore one copy from the other.  The checksum is XXH64 (seed
+ * PMS_SB_SEED) of the bytes before it; a copy whose checksum does not
+ * match is ignored, and an open with neither copy valid fails.
+ */
+struct pms_super {
+	char magic[8];		/* PMS_MAGIC */
+	uint32_t version;	/* PMS_FORMAT_VERSION */
+	uint32_t page_size;	/* PMS_PAGE_SIZE */
+	uint8_t pool_uuid[16];	/* random, names the pool; seeds checksums */
+	uint64_t pool_size;	/* bytes of the file the pool covers */
+	uint64_t desc_off;	/* PMS_DESC_OFF */
+	uint64_t data_off;	/* start of page 0, multiple of 2 MiB */
+	uint64_t npages;	/* data pages */
+	uint64_t create_time;	/* seconds since the epoch, informational */
+	uint64_t incompat;	/* feature bits an opener must know: 0 */
+	uint8_t reserved[40];
+	uint64_t checksum;	/* XXH64 of the 120 bytes above */
+};
+
+#define PMS_SB_SEED 0x706d656d73746f72ULL /* "pmemstor" */
+
+/*
+ * struct pms_super_page -- one 4 KiB superblock page.  hwm, in its own
+ * cache line and outside the checksum, is the high-water mark: no
+ * descriptor at index >= hwm has ever been written since the pool was
+ * created, so an open reads descriptors [0, hwm) only.  It only grows;
+ * an open takes the larger of the two copies, clamped to npages.
+ */
+struct pms_super_page {
+	struct pms_super sb;
+	uint8_t pad0[2048 - sizeof(struct pms_super)];
+	uint64_t hwm;
+	uint8_t pad1[4096 - 2048 - sizeof(uint64_t)];
+};
+
+/*
+ * struct pms_desc -- the on-media struct page: one per 4 KiB data page.
+ *
+ * w0 bits 0..3 hold the type; the rest depends on it:
+ *   FREE     w0 == 0 (w1 ignored).  A never-written descriptor is free.
+ *   SLAB     w0 = type | class << 4.  w1 = occupancy bitmap: bit i set
+ *            means slot i is allocated.  The bit is the commit word of a
+ *            small object and of a large-object record.
+ *   HEAD     first page of a large object:
+ *            w0 = type | rslot << 4 | rpage << 10 (its record's location);
+ *            w1 = npages of the run.
+ *   TAIL     continuation page: w0 = type | (distance to HEAD) << 4; w1 = 0.
+ *   VOLATILE reserved for the volatile heap (reclaimed at open).
+ *   BAD      reserved for the device layer (never allocated).
+ */
+struct pms_desc {
+	uint64_t w0;
+	uint64_t w1;
+};
+
+enum pms_desc_type {
+	PMS_DESC_FREE = 0,
+	PMS_DESC_SLAB = 1,
+	PMS_DESC_HEAD = 2,
+	PMS_DESC_TAIL = 3,
+	PMS_DESC_VOLATILE = 4,
+	PMS_DESC_BAD = 5,
+};
+
+#define PMS_DESC_TYPE(w0) ((unsigned)((w0)&0xfULL))
+#define PMS_DESC_SLAB_W0(cls) (PMS_DESC_SLAB | ((uint64_t)(cls) << 4))
+#define PMS_DESC_SLAB_CLASS(w0) ((unsigned)(((w0) >> 4) & 0xffULL))
+#define PMS_DESC_HEAD_W0(rpage, rslot)                                         \
+	(PMS_DESC_HEAD | ((uint64_t)(rslot) << 4) | ((uint64_t)(rpage) << 10))
+#define PMS_DESC_HEAD_RSLOT(w0) ((unsigned)(((w0) >> 4) & 0x3fULL))
+#define PMS_DESC_HEAD_RPAGE(w0) ((w0) >> 10)
+#define PMS_DESC_TAIL_W0(dist) (PMS_DESC_TAIL | ((uint64_t)(dist) << 4))
+#define PMS_DESC_TAIL_DIST(w0) ((w0) >> 4)
+#define PMS_MAX_NPAGES (1ULL << 40) /* 4 PiB of data pages */
+
+/*
+ * struct pms_obj_hdr -- header of a small object, in the header array at
+ * the start of its slab page (slot i at byte 32 * i).  check is the
+ * object's identity checksum (see PMS_CHECK_*); 0 means "no object".
+ */
+struct pms_obj_hdr {
+	uint8_t uuid[16];
+	uint32_t size;	/* bytes requested, <= the class size */
+	uint32_t rsvd;	/* 0 */
+	uint64_t check;
+};
+
+/*
+ * struct pms_record -- header of a large object (a run of pages), kept in
+ * a slab page of class PMS_CLASS_RECORD (64 records per page, no data).
+ */
+struct pms_record {
+	uint8_t uuid[16];
+	uint64_t size;	 /* bytes requested */
+	uint64_t page;	 /* first data page of the run */
+	uint64_t npages; /* pages in the run */
+	uint64_t rsvd[2];
+	uint64_t check;
+};
+
+/*
+ * Identity checksums.  check = XXH3-64 (seeded from the pool UUID) of the
+ * header fields together with the header's own location (page, slot,
+ * class), forced non-zero.  A header copied or left elsewhere, torn, or
+ * written for another class therefore never verifies.
+ */
+struct pms_check_small {
+	uint8_t uuid[16];
+	uint64_t size;
+	uint64_t page;
+	uint32_t slot;
+	uint32_t cls;
+};
+
+struct pms_check_record {
+	uint8_t uuid[16];
+	uint64_t size;
+	uint64_t page;
+	uint64_t npages;
+	uint64_t rpage;
+	uint32_t rslot;
+	uint32_t magic; /* PMS_RECORD_MAGIC */
+};
+#define PMS_RECORD_MAGIC 0x52454331U /* "REC1" */
+
+/*
+ * Slab classes.  Class 0 holds large-object records; classes 1.. hold
+ * small objects.  A slab page of class c has nslots headers of 32 bytes
+ * at its start, then nslots data slots of size bytes at data_off.
+ */
+#define PMS_CLASS_RECORD 0
+#define PMS_NCLASSES 16
+#define PMS_SLOTS_MAX 64
+#define PMS_HDR_SIZE 32
+#define PMS_RECORD_SIZE 64
+#define PMS_SMALL_MAX 2016
+
+struct pms_class {
+	uint32_t size;	   /* object slot size, 0 for records */
+	uint32_t nslots;   /* slots per page, <= 64 */
+	uint32_t data_off; /* first data slot in the page */
+};
+
+/* PMS_CLASS_TABLE -- {size, nslots, data_off} of each class, in order */
+#define PMS_CLASS_TABLE                                                        \
+	{                                                                      \
+		{0, 64, 4096}, {64, 42, 1344}, {96, 32, 1024},                 \
+			{128, 25, 832}, {160, 21, 704}, {192, 18, 576},        \
+			{256, 14, 448}, {320, 11, 384}, {384, 9, 320},         \
+			{448, 8, 256}, {512, 7, 256}, {640, 6, 192},           \
+			{768, 5, 192}, {1024, 3, 128}, {1312, 3, 128},         \
+		{                                                              \
+			2016, 2, 64                                            \
+		}                                                              \
+	}
+
+/* every class must fit its headers and slots in one page */
+#define PMS_CLASS_FITS(sz, n, off)                                             \
+	((off) >= (n)*PMS_HDR_SIZE && (off) % 64 == 0 &&                       \
+	 (off) + (uint64_t)(n) * (sz) <= PMS_PAGE_SIZE && (n) <= PMS_SLOTS_MAX)
+
+_Static_assert(PMS_CLASS_FITS(64, 42, 1344), "class 1");
+_Static_assert(PMS_CLASS_FITS(96, 32, 1024), "class 2");
+_Static_assert(PMS_CLASS_FITS(128, 25, 832), "class 3");
+_Static_assert(PMS_CLASS_FITS(160, 21, 704), "class 4");
+_Static_assert(PMS_CLASS_FITS(192, 18, 576), "class 5");
+_Static_assert(PMS_CLASS_FITS(256, 14, 448), "class 6");
+_Static_assert(PMS_CLASS_FITS(320, 11, 384), "class 7");
+_Static_assert(PMS_CLASS_FITS(384, 9, 320), "class 8");
+_Static_assert(PMS_CLASS_FITS(448, 8, 256), "class 9");
+_Static_assert(PMS_CLASS_FITS(512, 7, 256), "class 10");
+_Static_assert(PMS_CLASS_FITS(640, 6, 192), "class 11");
+_Static_assert(PMS_CLASS_FITS(768, 5, 192), "class 12");
+_Static_assert(PMS_CLASS_FITS(1024, 3, 128), "class 13");
+_Static_assert(PMS_CLASS_FITS(1312, 3, 128), "class 14");
+_Static_assert(PMS_CLASS_FITS(2016, 2, 64), "class 15");
+_Static_assert(64 * PMS_RECORD_SIZE == PMS_PAGE_SIZE, "record page");
+
+_Static_assert(sizeof(struct pms_super) == 128, "superblock size");
+_Static_assert(offsetof(struct pms_super, checksum) == 120, "checksum");
+_Static_assert(offsetof(struct pms_super, pool_uuid) == 16, "uuid");
+_Static_assert(offsetof(struct pms_super, npages) == 56, "npages");
+_Static_assert(sizeof(struct pms_super_page) == PMS_PAGE_SIZE, "sb page");
+_Static_assert(offsetof(struct pms_super_page, hwm) == 2048, "hwm");
+_Static_assert(sizeof(struct pms_desc) == 16, "descriptor size");
+_Static_assert(sizeof(struct pms_obj_hdr) == PMS_HDR_SIZE, "header size");
+_Static_assert(offsetof(struct pms_obj_hdr, check) == 24, "header check");
+_Static_assert(sizeof(struct pms_record) == PMS_RECORD_SIZE, "record size");
+_Static_assert(offsetof(struct pms_record, check) == 56, "record check");
+_Static_assert(sizeof(struct pms_check_small) == 40, "check input");
+_Static_assert(sizeof(struct pms_check_record) == 56, "check input");
+_Static_assert(PMS_DESC_OFF == 2 * PMS_PAGE_SIZE, "descriptors after sbs");
+
+/* initial high-water mark of a new pool, in pages (64 MiB of data) */
+#define PMS_HWM_INITIAL 16384ULL
+
+#endif /* PMS_LAYOUT_H */
