@@ -54,11 +54,9 @@ PMEMSTORE_API const char *pmemstore_errormsg(void);
 /* named persistent objects */
 PMEMSTORE_API void *persist_alloc(struct pmemstore *ps, const uuid_t id,
 				  size_t size, unsigned flags);
-PMEMSTORE_API void *persist_alloc_init(struct pmemstore *ps, const uuid_t id,
-				       size_t size,
-				       int (*init)(void *ptr, size_t size,
-						   void *arg),
-				       void *arg);
+PMEMSTORE_API void *
+persist_alloc_init(struct pmemstore *ps, const uuid_t id, size_t size,
+		   int (*init)(void *ptr, size_t size, void *arg), void *arg);
 PMEMSTORE_API void *persist_get(struct pmemstore *ps, const uuid_t id,
 				size_t *size);
 PMEMSTORE_API int persist_free(struct pmemstore *ps, const uuid_t id);

@@ -45,18 +45,18 @@
  * match is ignored, and an open with neither copy valid fails.
  */
 struct pms_super {
-	char magic[8];		/* PMS_MAGIC */
-	uint32_t version;	/* PMS_FORMAT_VERSION */
-	uint32_t page_size;	/* PMS_PAGE_SIZE */
-	uint8_t pool_uuid[16];	/* random, names the pool; seeds checksums */
-	uint64_t pool_size;	/* bytes of the file the pool covers */
-	uint64_t desc_off;	/* PMS_DESC_OFF */
-	uint64_t data_off;	/* start of page 0, multiple of 2 MiB */
-	uint64_t npages;	/* data pages */
-	uint64_t create_time;	/* seconds since the epoch, informational */
-	uint64_t incompat;	/* feature bits an opener must know: 0 */
+	char magic[8];	       /* PMS_MAGIC */
+	uint32_t version;      /* PMS_FORMAT_VERSION */
+	uint32_t page_size;    /* PMS_PAGE_SIZE */
+	uint8_t pool_uuid[16]; /* random, names the pool; seeds checksums */
+	uint64_t pool_size;    /* bytes of the file the pool covers */
+	uint64_t desc_off;     /* PMS_DESC_OFF */
+	uint64_t data_off;     /* start of page 0, multiple of 2 MiB */
+	uint64_t npages;       /* data pages */
+	uint64_t create_time;  /* seconds since the epoch, informational */
+	uint64_t incompat;     /* feature bits an opener must know: 0 */
 	uint8_t reserved[40];
-	uint64_t checksum;	/* XXH64 of the 120 bytes above */
+	uint64_t checksum; /* XXH64 of the 120 bytes above */
 };
 
 #define PMS_SB_SEED 0x706d656d73746f72ULL /* "pmemstor" */
@@ -122,8 +122,8 @@ enum pms_desc_type {
  */
 struct pms_obj_hdr {
 	uint8_t uuid[16];
-	uint32_t size;	/* bytes requested, <= the class size */
-	uint32_t rsvd;	/* 0 */
+	uint32_t size; /* bytes requested, <= the class size */
+	uint32_t rsvd; /* 0 */
 	uint64_t check;
 };
 
@@ -186,11 +186,11 @@ struct pms_class {
 /* PMS_CLASS_TABLE -- {size, nslots, data_off} of each class, in order */
 #define PMS_CLASS_TABLE                                                        \
 	{                                                                      \
-		{0, 64, 4096}, {64, 42, 1344}, {96, 32, 1024},                 \
-			{128, 25, 832}, {160, 21, 704}, {192, 18, 576},        \
-			{256, 14, 448}, {320, 11, 384}, {384, 9, 320},         \
-			{448, 8, 256}, {512, 7, 256}, {640, 6, 192},           \
-			{768, 5, 192}, {1024, 3, 128}, {1312, 3, 128},         \
+		{0, 64, 4096}, {64, 42, 1344}, {96, 32, 1024}, {128, 25, 832}, \
+			{160, 21, 704}, {192, 18, 576}, {256, 14, 448},        \
+			{320, 11, 384}, {384, 9, 320}, {448, 8, 256},          \
+			{512, 7, 256}, {640, 6, 192}, {768, 5, 192},           \
+			{1024, 3, 128}, {1312, 3, 128},                        \
 		{                                                              \
 			2016, 2, 64                                            \
 		}                                                              \
@@ -199,7 +199,8 @@ struct pms_class {
 /* every class must fit its headers and slots in one page */
 #define PMS_CLASS_FITS(sz, n, off)                                             \
 	((off) >= (n)*PMS_HDR_SIZE && (off) % 64 == 0 &&                       \
-	 (off) + (uint64_t)(n) * (sz) <= PMS_PAGE_SIZE && (n) <= PMS_SLOTS_MAX)
+	 (off) + (uint64_t)(n) * (sz) <= PMS_PAGE_SIZE &&                      \
+	 (n) <= PMS_SLOTS_MAX)
 
 _Static_assert(PMS_CLASS_FITS(64, 42, 1344), "class 1");
 _Static_assert(PMS_CLASS_FITS(96, 32, 1024), "class 2");

@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * object.c -- owns named objects: the commit protocols of allocation and
+ * free, lookup by UUID and by address, and the walk over all objects.
+ *
+ * Commit words (docs/format.md walks through every crash point):
+ *
+ *   small object (<= PMS_SMALL_MAX bytes): its bit in the slab page's
+ *   occupancy bitmap (descriptor w1).  An object is live iff its bit is set
+ *   AND its header's identity check verifies.  Alloc writes the header and
+ *   sets the bit, flushes both lines, one fence: a crash before the fence
+ *   leaves at most one of them, which open treats as "no object" and
+ *   cleans up.  Free clears the bit and zeroes the header's check, flushes,
+ *   one fence; either store alone already makes the object absent.
+ *
+ *   large object: its record's bit in a record slab page, the record (64 B,
+ *   identity-checked) and the HEAD descriptor of its run, pointing back at
+ *   the record.  Live iff all three agree.  Alloc writes all and fences
+ *   once; free clears the bit, the record's check and the run's
+ *   descriptors and fences once.
+ *
+ *   PERSIST_ZERO and persist_alloc_init make the content durable with a
+ *   fence of its own before the publication above: 2 fences.
+ *
+ * A slot or page run is handed out again only after its free is durable,
+ * and the index keeps a UUID from being allocated while it is being
+ * freed, so no two durable objects ever share a UUID or a byte.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool.h"
+#include "flush.h"
+#include "checksum.h"
+#include "errors.h"
+
+/* hdr_of -- header of slot i of a small-object slab page */
+static struct pms_obj_hdr *
+hdr_of(struct pmemstore *ps, uint64_t page, unsigned slot)
+{
+	return (struct pms_obj_hdr *)(pms_page_addr(ps, page) +
+				      (uint64_t)slot * PMS_HDR_SIZE);
+}
+
+/* rec_of -- record in slot i of a record slab page */
+static struct pms_record *
+rec_of(struct pmemstore *ps, uint64_t page, unsigned slot)
+{
+	return (struct pms_record *)(pms_page_addr(ps, page) +
+				     (uint64_t)slot * PMS_RECORD_SIZE);
+}
+
+/* slot_addr -- data of slot i of a small-object slab page */
+static void *
+slot_addr(struct pmemstore *ps, uint64_t page, unsigned cls, unsigned slot)
+{
+	return pms_page_addr(ps, page) + pms_classes[cls].data_off +
+	       (uint64_t)slot * pms_classes[cls].size;
+}
+
+/* obj_addr -- data of an indexed object */
+static void *
+obj_addr(struct pmemstore *ps, const struct pms_obj *o)
+{
+	if (o->npages)
+		return pms_page_addr(ps, o->page);
+	return slot_addr(ps, o->page, o->slab->cls, o->slot);
+}
+
+/* check_ps -- validate a handle for a call that writes */
+static int
+check_ps(struct pmemstore *ps, const void *id, int writes)
+{
+	if (ps == NULL)
+		return pms_err(EINVAL, "pool handle is NULL");
+	if (id == NULL)
+		return pms_err(EINVAL, "pool %s: object UUID is NULL",
+			       ps->path);
+	if (writes && ps->rdonly)
+		return pms_err(EROFS, "pool %s: opened read-only", ps->path);
+	return 0;
+}
+
+/*
+ * publish_small -- make a reserved slot a live object: header, then bit,
+ * one flush of each line and one fence (the bit is the commit word)
+ */
+static int
+publish_small(struct pmemstore *ps, struct pms_obj *o)
+{
+	struct pms_obj_hdr *h = hdr_of(ps, o->page, o->slot);
+	struct pms_desc *d = &ps->desc[o->page];
+	unsigned cls = o->slab->cls;
+
+	memcpy(h->uuid, o->uuid, 16);
+	h->size = (uint32_t)o->size;
+	h->rsvd = 0;
+	__atomic_store_n(&h->check,
+			 pms_check_small(ps->seed, o->uuid, o->size, o->page,
+					 o->slot, cls),
+			 __ATOMIC_RELAXED);
+	__atomic_fetch_or(&d->w1, 1ULL << o->slot, __ATOMIC_RELEASE);
+	/* the header and the bit: a crash keeps neither, one, or both */
+	if (pms_flush(ps, h, sizeof(*h)) || pms_flush(ps, d, sizeof(*d)))
+		return -1;
+	pms_drain(ps); /* durable: the object exists from here on */
+	return 0;
+}
+
+/*
+ * publish_large -- make a reserved record slot and page run a live object:
+ * record, run descriptors, record bit; one fence for all of them
+ */
+static int
+publish_large(struct pmemstore *ps, struct pms_obj *o)
+{
+	uint64_t rpage = o->slab->page;
+	struct pms_record *r = rec_of(ps, rpage, o->slot);
+	struct pms_desc *rd = &ps->desc[rpage];
+	struct pms_desc *d = &ps->desc[o->page];
+
+	memcpy(r->uuid, o->uuid, 16);
+	r->size = o->size;
+	r->page = o->page;
+	r->npages = o->npages;
+	r->rsvd[0] = r->rsvd[1] = 0;
+	__atomic_store_n(&r->check,
+			 pms_check_record(ps->seed, o->uuid, o->size, o->page,
+					  o->npages, rpage, o->slot),
+			 __ATOMIC_RELAXED);
+	d[0].w1 = o->npages;
+	__atomic_store_n(&d[0].w0, PMS_DESC_HEAD_W0(rpage, o->slot),
+			 __ATOMIC_RELAXED);
+	for (uint64_t i = 1; i < o->npages; i++) {
+		d[i].w1 = 0;
+		d[i].w0 = PMS_DESC_TAIL_W0(i);
+	}
+	__atomic_fetch_or(&rd->w1, 1ULL << o->slot, __ATOMIC_RELEASE);
+	/* record, HEAD (+TAILs) and bit: live only if all three landed */
+	if (pms_flush(ps, r, sizeof(*r)) ||
+	    pms_flush(ps, d, o->npages * sizeof(*d)) ||
+	    pms_flush(ps, rd, sizeof(*rd)))
+		return -1;
+	pms_drain(ps); /* durable: the object exists from here on */
+	return 0;
+}
+
+/* unreserve -- give back what an unpublished allocation reserved */
+static void
+unreserve(struct pmemstore *ps, struct pms_obj *o)
+{
+	if (o->npages)
+		pms_pages_free(ps, o->page, o->npages);
+	pms_slab_release(ps, o->slab, o->slot);
+}
+
+/* reserve -- find room for an object of o->size bytes */
+static int
+reserve(struct pmemstore *ps, struct pms_obj *o)
+{
+	if (o->size <= PMS_SMALL_MAX) {
+		if (pms_slab_reserve(ps, pms_slab_class_of(o->size), &o->slab,
+				     &o->slot))
+			return -1;
+		o->page = o->slab->page;
+		o->npages = 0;
+		return 0;
+	}
+	o->npages = (o->size + PMS_PAGE_SIZE - 1) >> PMS_PAGE_SHIFT;
+	if (pms_slab_reserve(ps, PMS_CLASS_RECORD, &o->slab, &o->slot))
+		return -1;
+	if (pms_pages_alloc(ps, o->npages,
+			    o->size >= PMS_HUGE_SIZE ? PMS_HUGE_PAGES : 1,
+			    &o->page)) {
+		pms_slab_release(ps, o->slab, o->slot);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * alloc -- the common path of persist_alloc and persist_alloc_init: claim
+ * the UUID in the index (PENDING), reserve space, prepare the content,
+ * publish, then show the object (LIVE)
+ */
+static void *
+alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
+      int (*init)(void *, size_t, void *), void *arg)
+{
+	struct pms_stripe *st;
+	struct pms_obj *o;
+	void *ptr;
+	int ret;
+
+	if (check_ps(ps, id, 1))
+		return NULL;
+	if (flags & ~PERSIST_ZERO) {
+		pms_err(EINVAL, "pool %s: unknown flags 0x%x", ps->path,
+			flags & ~PERSIST_ZERO);
+		return NULL;
+	}
+	if (size == 0) {
+		pms_err(EINVAL, "pool %s: object size is 0", ps->path);
+		return NULL;
+	}
+	if (size > ps->npages * PMS_PAGE_SIZE) {
+		pms_err(ENOMEM,
+			"pool %s: %zu bytes is more than the pool holds",
+			ps->path, size);
+		return NULL;
+	}
+	o = calloc(1, sizeof(*o));
+	if (o == NULL) {
+		pms_err(ENOMEM, "out of memory");
+		return NULL;
+	}
+	memcpy(o->uuid, id, 16);
+	o->hash = pms_hash_uuid(o->uuid);
+	o->size = size;
+	o->state = PMS_OBJ_PENDING;
+
+	st = pms_index_stripe(&ps->index, o->hash);
+	pthread_mutex_lock(&st->lock);
+	if (pms_index_find(st, o->uuid, o->hash)) {
+		pthread_mutex_unlock(&st->lock);
+		free(o);
+		pms_err(EEXIST, "pool %s: an object with this UUID exists",
+			ps->path);
+		return NULL;
+	}
+	pms_index_insert(st, o);
+	pthread_mutex_unlock(&st->lock);
+
+	if (reserve(ps, o))
+		goto fail;
+	ptr = obj_addr(ps, o);
+	if (flags & PERSIST_ZERO) {
+		/* content durable before the publication's fence orders it */
+		if (pms_memset_nodrain(ps, ptr, 0, size))
+			goto fail_unreserve;
+		pms_drain(ps);
+	} else if (init) {
+		ret = init(ptr, size, arg);
+		if (ret) {
+			pms_err(ECANCELED,
+				"pool %s: the init callback returned %d; no "
+				"object was created",
+				ps->path, ret);
+			goto fail_unreserve;
+		}
+		if (pms_flush(ps, ptr, size))
+			goto fail_unreserve;
+		pms_drain(ps); /* content durable before it is published */
+	}
+	if ((o->npages ? publish_large(ps, o) : publish_small(ps, o)))
+		goto fail_unreserve;
+
+	pthread_mutex_lock(&st->lock);
+	o->state = PMS_OBJ_LIVE;
+	pthread_mutex_unlock(&st->lock);
+	__atomic_fetch_add(&ps->objects, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&ps->bytes, size, __ATOMIC_RELAXED);
+	return ptr;
+
+fail_unreserve:
+	/*
+	 * Only an msync failure reaches here after a publication started;
+	 * the slot is then kept out of use rather than risk reusing a
+	 * published one.
+	 */
+	if (errno != EIO)
+		unreserve(ps, o);
+fail : {
+	int err = errno;
+
+	pthread_mutex_lock(&st->lock);
+	pms_index_remove(st, o);
+	pthread_mutex_unlock(&st->lock);
+	free(o);
+	errno = err;
+}
+	return NULL;
+}
+
+/* persist_alloc -- public: allocate a named object */
+void *
+persist_alloc(struct pmemstore *ps, const uuid_t id, size_t size,
+	      unsigned flags)
+{
+	return alloc(ps, id, size, flags, NULL, NULL);
+}
+
+/* persist_alloc_init -- public: allocate, initialize, then publish */
+void *
+persist_alloc_init(struct pmemstore *ps, const uuid_t id, size_t size,
+		   int (*init)(void *ptr, size_t size, void *arg), void *arg)
+{
+	if (ps && init == NULL) {
+		pms_err(EINVAL, "pool %s: init callback is NULL", ps->path);
+		return NULL;
+	}
+	return alloc(ps, id, size, 0, init, arg);
+}
+
+/* persist_get -- public: the address and size of a named object */
+void *
+persist_get(struct pmemstore *ps, const uuid_t id, size_t *size)
+{
+	struct pms_stripe *st;
+	struct pms_obj *o;
+	uint64_t hash;
+	void *ptr = NULL;
+
+	if (check_ps(ps, id, 0))
+		return NULL;
+	hash = pms_hash_uuid(id);
+	st = pms_index_stripe(&ps->index, hash);
+	pthread_mutex_lock(&st->lock);
+	o = pms_index_find(st, id, hash);
+	if (o && o->state != PMS_OBJ_PENDING) {
+		ptr = obj_addr(ps, o);
+		if (size)
+			*size = o->size;
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (ptr == NULL)
+		pms_err(ENOENT, "pool %s: no object with this UUID", ps->path);
+	return ptr;
+}
+
+/*
+ * unpublish -- the free's commit: clear the bit and the identity check
+ * (and a large object's run descriptors), flush, one fence
+ */
+static int
+unpublish(struct pmemstore *ps, struct pms_obj *o)
+{
+	uint64_t page = o->npages ? o->slab->page : o->page;
+	struct pms_desc *d = &ps->desc[page];
+	uint64_t *check;
+
+	__atomic_fetch_and(&d->w1, ~(1ULL << o->slot), __ATOMIC_RELEASE);
+	if (o->npages) {
+		struct pms_desc *run = &ps->desc[o->page];
+
+		check = &rec_of(ps, page, o->slot)->check;
+		__atomic_store_n(check, 0, __ATOMIC_RELAXED);
+		memset(run, 0, o->npages * sizeof(*run));
+		if (pms_flush(ps, run, o->npages * sizeof(*run)))
+			return -1;
+	} else {
+		check = &hdr_of(ps, page, o->slot)->check;
+		__atomic_store_n(check, 0, __ATOMIC_RELAXED);
+	}
+	/* bit, check (and run): any one of them landing frees the object */
+	if (pms_flush(ps, d, sizeof(*d)) || pms_flush(ps, check, 8))
+		return -1;
+	pms_drain(ps); /* durable: the slot and pages may be reused now */
+	return 0;
+}
+
+/* persist_free -- public: free a named object */
+int
+persist_free(struct pmemstore *ps, const uuid_t id)
+{
+	struct pms_stripe *st;
+	struct pms_obj *o;
+	uint64_t hash;
+
+	if (check_ps(ps, id, 1))
+		return -1;
+	hash = pms_hash_uuid(id);
+	st = pms_index_stripe(&ps->index, hash);
+	pthread_mutex_lock(&st->lock);
+	o = pms_index_find(st, id, hash);
+	if (o == NULL || o->state != PMS_OBJ_LIVE) {
+		pthread_mutex_unlock(&st->lock);
+		return pms_err(ENOENT, "pool %s: no object with this UUID",
+			       ps->path);
+	}
+	o->state = PMS_OBJ_FREEING;
+	pthread_mutex_unlock(&st->lock);
+
+	if (unpublish(ps, o)) {
+		/* msync failed: the free may or may not be durable */
+		pthread_mutex_lock(&st->lock);
+		o->state = PMS_OBJ_LIVE;
+		pthread_mutex_unlock(&st->lock);
+		return -1;
+	}
+	__atomic_fetch_sub(&ps->objects, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&ps->bytes, o->size, __ATOMIC_RELAXED);
+	unreserve(ps, o);
+	pthread_mutex_lock(&st->lock);
+	pms_index_remove(st, o);
+	pthread_mutex_unlock(&st->lock);
+	free(o);
+	return 0;
+}
+
+/*
+ * lookup_at -- the UUID of the object whose bytes include data page p at
+ * offset off, read from the descriptors and headers; 0 or -1
+ */
+static int
+lookup_at(struct pmemstore *ps, uint64_t p, uint64_t off, uint8_t uuid[16],
+	  uint64_t *start_page, unsigned *slot)
+{
+	uint64_t w0 = __atomic_load_n(&ps->desc[p].w0, __ATOMIC_ACQUIRE);
+	uint64_t w1 = __atomic_load_n(&ps->desc[p].w1, __ATOMIC_ACQUIRE);
+
+	switch (PMS_DESC_TYPE(w0)) {
+	case PMS_DESC_SLAB: {
+		unsigned cls = PMS_DESC_SLAB_CLASS(w0);
+		const struct pms_class *c;
+		unsigned i;
+
+		if (cls == PMS_CLASS_RECORD || cls >= PMS_NCLASSES)
+			return -1;
+		c = &pms_classes[cls];
+		if (off < c->data_off)
+			return -1;
+		i = (unsigned)((off - c->data_off) / c->size);
+		if (i >= c->nslots || !(w1 & (1ULL << i)))
+			return -1;
+		memcpy(uuid, hdr_of(ps, p, i)->uuid, 16);
+		*start_page = p;
+		*slot = i;
+		return 0;
+	}
+	case PMS_DESC_TAIL:
+		if (PMS_DESC_TAIL_DIST(w0) > p)
+			return -1;
+		p -= PMS_DESC_TAIL_DIST(w0);
+		w0 = __atomic_load_n(&ps->desc[p].w0, __ATOMIC_ACQUIRE);
+		if (PMS_DESC_TYPE(w0) != PMS_DESC_HEAD)
+			return -1;
+		/* fall through */
+	case PMS_DESC_HEAD: {
+		uint64_t rp = PMS_DESC_HEAD_RPAGE(w0);
+
+		if (rp >= ps->npages)
+			return -1;
+		memcpy(uuid, rec_of(ps, rp, PMS_DESC_HEAD_RSLOT(w0))->uuid, 16);
+		*start_page = p;
+		*slot = PMS_DESC_HEAD_RSLOT(w0);
+		return 0;
+	}
+	default:
+		return -1;
+	}
+}
+
+/*
+ * persist_id_of -- public: the UUID of the object holding addr, found in
+ * O(1) from the page's descriptor (like virt_to_page + compound_head) and
+ * confirmed against the index
+ */
+int
+persist_id_of(struct pmemstore *ps, const void *addr, uuid_t id)
+{
+	const uint8_t *a = addr;
+	uint8_t uuid[16];
+	uint64_t p, start;
+	unsigned slot;
+	struct pms_stripe *st;
+	struct pms_obj *o;
+	uint64_t hash;
+	int found = 0;
+
+	if (ps == NULL || id == NULL)
+		return pms_err(EINVAL, "pool handle or UUID buffer is NULL");
+	if (a < ps->base || a >= ps->base + ps->map_len)
+		return pms_err(EINVAL,
+			       "pool %s: address %p is outside the pool",
+			       ps->path, addr);
+	if (a < ps->data ||
+	    (uint64_t)(a - ps->data) >= ps->npages * PMS_PAGE_SIZE)
+		return pms_err(ENOENT,
+			       "pool %s: address %p is in pool metadata",
+			       ps->path, addr);
+	p = (uint64_t)(a - ps->data) >> PMS_PAGE_SHIFT;
+	if (lookup_at(ps, p, (uint64_t)(a - ps->data) & (PMS_PAGE_SIZE - 1),
+		      uuid, &start, &slot) == 0) {
+		hash = pms_hash_uuid(uuid);
+		st = pms_index_stripe(&ps->index, hash);
+		pthread_mutex_lock(&st->lock);
+		o = pms_index_find(st, uuid, hash);
+		if (o && o->state != PMS_OBJ_PENDING && o->page == start &&
+		    (o->npages || o->slot == slot)) {
+			const uint8_t *b = obj_addr(ps, o);
+
+			found = a >= b && a < b + o->size;
+		}
+		pthread_mutex_unlock(&st->lock);
+	}
+	if (!found)
+		return pms_err(ENOENT, "pool %s: no object at address %p",
+			       ps->path, addr);
+	memcpy(id, uuid, 16);
+	return 0;
+}
+
+/* pmemstore_foreach -- public: call cb for every live object */
+int
+pmemstore_foreach(struct pmemstore *ps,
+		  int (*cb)(const uuid_t id, void *ptr, size_t size, void *arg),
+		  void *arg)
+{
+	struct snap {
+		uint8_t uuid[16];
+		void *ptr;
+		uint64_t size;
+	} *v = NULL;
+	size_t cap = 0;
+
+	if (ps == NULL || cb == NULL)
+		return pms_err(EINVAL, "pool handle or callback is NULL");
+	for (unsigned s = 0; s < PMS_INDEX_STRIPES; s++) {
+		struct pms_stripe *st = &ps->index.stripes[s];
+		size_t n = 0;
+
+		/* snapshot one stripe, so cb may call into the pool */
+		pthread_mutex_lock(&st->lock);
+		if (st->count > cap) {
+			struct snap *nv = realloc(v, st->count * sizeof(*v));
+
+			if (nv == NULL) {
+				pthread_mutex_unlock(&st->lock);
+				free(v);
+				return pms_err(ENOMEM, "out of memory");
+			}
+			v = nv;
+			cap = st->count;
+		}
+		for (uint64_t b = 0; b < st->nbuckets; b++) {
+			for (struct pms_obj *o = st->buckets[b]; o;
+			     o = o->next) {
+				if (o->state != PMS_OBJ_LIVE)
+					continue;
+				memcpy(v[n].uuid, o->uuid, 16);
+				v[n].ptr = obj_addr(ps, o);
+				v[n].size = o->size;
+				n++;
+			}
+		}
+		pthread_mutex_unlock(&st->lock);
+		for (size_t i = 0; i < n; i++) {
+			int ret = cb(v[i].uuid, v[i].ptr, v[i].size, arg);
+
+			if (ret) {
+				free(v);
+				return ret;
+			}
+		}
+	}
+	free(v);
+	return 0;
+}

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pages.c -- owns the volatile set of free data pages.
+ *
+ * Free pages are kept as maximal extents in a treap keyed by start page and
+ * augmented with the longest extent of each subtree, so that the lowest
+ * extent that fits a request is found in O(log n).  Allocating low keeps
+ * the high-water mark, and with it the time of the next open, small.
+ * Nothing here is persistent: open rebuilds it from the descriptors.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "pool.h"
+#include "pages.h"
+#include "errors.h"
+
+struct pms_extent {
+	uint64_t start;
+	uint64_t len;
+	uint64_t maxlen; /* longest extent in this subtree */
+	uint64_t prio;
+	struct pms_extent *l, *r;
+};
+
+/* prio_next -- xorshift64 priorities for the treap */
+static uint64_t
+prio_next(struct pms_pages *pg)
+{
+	uint64_t x = pg->seed;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	pg->seed = x;
+	return x;
+}
+
+/* fix -- recompute a node's subtree maximum */
+static void
+fix(struct pms_extent *t)
+{
+	uint64_t m = t->len;
+
+	if (t->l && t->l->maxlen > m)
+		m = t->l->maxlen;
+	if (t->r && t->r->maxlen > m)
+		m = t->r->maxlen;
+	t->maxlen = m;
+}
+
+/* split -- t into keys < key (*a) and keys >= key (*b) */
+static void
+split(struct pms_extent *t, uint64_t key, struct pms_extent **a,
+      struct pms_extent **b)
+{
+	if (t == NULL) {
+		*a = *b = NULL;
+	} else if (t->start < key) {
+		split(t->r, key, &t->r, b);
+		fix(t);
+		*a = t;
+	} else {
+		split(t->l, key, a, &t->l);
+		fix(t);
+		*b = t;
+	}
+}
+
+/* merge -- join two treaps, every key of a below every key of b */
+static struct pms_extent *
+merge(struct pms_extent *a, struct pms_extent *b)
+{
+	if (a == NULL)
+		return b;
+	if (b == NULL)
+		return a;
+	if (a->prio > b->prio) {
+		a->r = merge(a->r, b);
+		fix(a);
+		return a;
+	}
+	b->l = merge(a, b->l);
+	fix(b);
+	return b;
+}
+
+/* destroy -- free a subtree */
+static void
+destroy(struct pms_extent *t)
+{
+	if (t == NULL)
+		return;
+	destroy(t->l);
+	destroy(t->r);
+	free(t);
+}
+
+/* pms_pages_init -- an empty allocator */
+void
+pms_pages_init(struct pms_pages *pg)
+{
+	pthread_mutex_init(&pg->lock, NULL);
+	pg->root = NULL;
+	pg->nfree = 0;
+	pg->hwm = 0;
+	pg->seed = 0x9e3779b97f4a7c15ULL;
+}
+
+/* pms_pages_fini -- release the allocator's memory */
+void
+pms_pages_fini(struct pms_pages *pg)
+{
+	destroy(pg->root);
+	pg->root = NULL;
+	pthread_mutex_destroy(&pg->lock);
+}
+
+/*
+ * insert_locked -- add [start, start + n) as free, merging with the free
+ * extents that touch it
+ */
+static int
+insert_locked(struct pms_pages *pg, uint64_t start, uint64_t n)
+{
+	struct pms_extent *a, *b, *c, *node;
+
+	split(pg->root, start, &a, &b);
+	/* the extent just below, if it ends at start */
+	if (a) {
+		struct pms_extent *m = a, *x, *y;
+
+		while (m->r)
+			m = m->r;
+		if (m->start + m->len == start) {
+			split(a, m->start, &x, &y);
+			a = x;
+			start = y->start;
+			n += y->len;
+			free(y);
+		}
+	}
+	/* the extent just above, if it starts at start + n */
+	split(b, start + n + 1, &b, &c);
+	if (b) {
+		/* b holds keys in [start, start + n]: only start + n fits */
+		if (b->start != start + n || b->l || b->r) {
+			pg->root = merge(merge(a, b), c);
+			return -1; /* overlaps a free extent: caller's bug */
+		}
+		n += b->len;
+		free(b);
+	}
+	node = malloc(sizeof(*node));
+	if (node == NULL) {
+		pg->root = merge(a, c);
+		return -1;
+	}
+	node->start = start;
+	node->len = n;
+	node->maxlen = n;
+	node->prio = prio_next(pg);
+	node->l = node->r = NULL;
+	pg->root = merge(merge(a, node), c);
+	return 0;
+}
+
+/* pms_pages_add -- add free pages (open, or returning pages) */
+int
+pms_pages_add(struct pms_pages *pg, uint64_t start, uint64_t n)
+{
+	int ret;
+
+	if (n == 0)
+		return 0;
+	pthread_mutex_lock(&pg->lock);
+	ret = insert_locked(pg, start, n);
+	if (ret == 0)
+		pg->nfree += n;
+	pthread_mutex_unlock(&pg->lock);
+	return ret;
+}
+
+/* fit -- first aligned start of n pages within extent e, or UINT64_MAX */
+static uint64_t
+fit(const struct pms_extent *e, uint64_t n, uint64_t align)
+{
+	uint64_t s = (e->start + align - 1) / align * align;
+
+	if (s < e->start || s - e->start > e->len ||
+	    e->len - (s - e->start) < n)
+		return UINT64_MAX;
+	return s;
+}
+
+/* find -- lowest extent holding an aligned run of n pages */
+static struct pms_extent *
+find(struct pms_extent *t, uint64_t n, uint64_t align, uint64_t *at)
+{
+	struct pms_extent *e;
+
+	if (t == NULL || t->maxlen < n)
+		return NULL;
+	if ((e = find(t->l, n, align, at)) != NULL)
+		return e;
+	if (t->len >= n && (*at = fit(t, n, align)) != UINT64_MAX)
+		return t;
+	return find(t->r, n, align, at);
+}
+
+/*
+ * pms_pages_alloc -- take the lowest aligned run of n free pages.  A run
+ * reaching past the high-water mark first raises it (durably).
+ */
+int
+pms_pages_alloc(struct pmemstore *ps, uint64_t n, uint64_t align,
+		uint64_t *start)
+{
+	struct pms_pages *pg = &ps->pages;
+	struct pms_extent *e, *a, *m, *c;
+	uint64_t at = 0, es, el;
+
+	pthread_mutex_lock(&pg->lock);
+	e = find(pg->root, n, align, &at);
+	if (e == NULL) {
+		pthread_mutex_unlock(&pg->lock);
+		return pms_err(ENOMEM,
+			       "pool %s: no run of %llu free pages (%llu free)",
+			       ps->path, (unsigned long long)n,
+			       (unsigned long long)pg->nfree);
+	}
+	if (at + n > pg->hwm && pms_hwm_extend(ps, at + n)) {
+		pthread_mutex_unlock(&pg->lock);
+		return -1;
+	}
+	es = e->start;
+	el = e->len;
+	split(pg->root, es, &a, &m);
+	split(m, es + 1, &m, &c);
+	free(m);
+	pg->root = merge(a, c);
+	/* the remainders stay free; they cannot touch other free extents */
+	if (at > es)
+		insert_locked(pg, es, at - es);
+	if (at + n < es + el)
+		insert_locked(pg, at + n, es + el - at - n);
+	pg->nfree -= n;
+	pthread_mutex_unlock(&pg->lock);
+	*start = at;
+	return 0;
+}
+
+/* pms_pages_free -- return a run of pages */
+void
+pms_pages_free(struct pmemstore *ps, uint64_t start, uint64_t n)
+{
+	(void)pms_pages_add(&ps->pages, start, n);
+}
+
+/* pms_pages_nfree -- free pages now */
+uint64_t
+pms_pages_nfree(struct pms_pages *pg)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&pg->lock);
+	n = pg->nfree;
+	pthread_mutex_unlock(&pg->lock);
+	return n;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pages.h -- the volatile page allocator: free extents of data pages
+ */
+#ifndef PMS_PAGES_H
+#define PMS_PAGES_H 1
+
+#include <pthread.h>
+#include <stdint.h>
+
+struct pms_extent;
+
+struct pms_pages {
+	pthread_mutex_t lock;
+	struct pms_extent *root; /* treap of free extents, keyed by start */
+	uint64_t nfree;		 /* free pages */
+	uint64_t hwm;		 /* high-water mark, in pages (see layout.h) */
+	uint64_t seed;		 /* treap priorities */
+};
+
+struct pmemstore;
+
+void pms_pages_init(struct pms_pages *pg);
+void pms_pages_fini(struct pms_pages *pg);
+int pms_pages_add(struct pms_pages *pg, uint64_t start, uint64_t n);
+int pms_pages_alloc(struct pmemstore *ps, uint64_t n, uint64_t align,
+		    uint64_t *start);
+void pms_pages_free(struct pmemstore *ps, uint64_t start, uint64_t n);
+uint64_t pms_pages_nfree(struct pms_pages *pg);
+
+#endif /* PMS_PAGES_H */

@@ -1,0 +1,595 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pool.c -- owns the pool's lifecycle: create, open, close; the file lock;
+ * the mapping; the superblock and its two copies; the high-water mark;
+ * statistics.
+ *
+ * Create protocol: the file is created exclusively and sparse, so every
+ * descriptor reads as zero (free).  The high-water mark words are written
+ * and fenced first, then both superblock copies, flushed, one fence.  A
+ * crash before that fence leaves a file without a valid superblock, which
+ * open rejects ("not a pmemstore pool" or "checksum mismatch in both
+ * copies"); after it, an empty pool.  One valid copy is enough to open; an
+ * open for writing restores the other from it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <libpmem.h>
+
+#include "pool.h"
+#include "flush.h"
+#include "checksum.h"
+#include "errors.h"
+#include "recover.h"
+
+/*
+ * pms_geometry -- pages and data offset of a pool of size bytes: two
+ * superblock pages, 16 bytes of descriptor per page, the data area at the
+ * next 2 MiB boundary.  Fails when not even one page fits.
+ */
+int
+pms_geometry(uint64_t size, uint64_t *npages, uint64_t *data_off)
+{
+	uint64_t n, off;
+
+	if (size < PMS_DESC_OFF + PMS_HUGE_SIZE)
+		return -1;
+	n = (size - PMS_DESC_OFF) / (PMS_PAGE_SIZE + sizeof(struct pms_desc));
+	if (n > PMS_MAX_NPAGES)
+		n = PMS_MAX_NPAGES;
+	off = (PMS_DESC_OFF + n * sizeof(struct pms_desc) + PMS_HUGE_SIZE - 1) &
+	      ~(PMS_HUGE_SIZE - 1);
+	if (off >= size)
+		return -1;
+	if (n > (size - off) / PMS_PAGE_SIZE)
+		n = (size - off) / PMS_PAGE_SIZE;
+	if (n == 0)
+		return -1;
+	*npages = n;
+	*data_off = off;
+	return 0;
+}
+
+/*
+ * pms_hwm_extend -- raise the high-water mark to cover descriptors
+ * [0, end), growing geometrically.  Called with the page lock held.
+ *
+ * Descriptors at or above the mark are never read by open, so they may
+ * hold anything (a device-dax namespace is not zeroed).  The newly covered
+ * ones are zeroed and fenced first; then the mark is written to both
+ * superblock pages (8-byte stores), flushed, one fence.  A crash before
+ * that fence leaves the old mark, and no descriptor above it was written.
+ */
+int
+pms_hwm_extend(struct pmemstore *ps, uint64_t end)
+{
+	uint64_t old = ps->pages.hwm, n = old * 2;
+	int zeroed = 0;
+
+	if (n < old + PMS_HWM_INITIAL)
+		n = old + PMS_HWM_INITIAL;
+	if (n < end)
+		n = end;
+	if (n > ps->npages)
+		n = ps->npages;
+	for (uint64_t i = old; i < n; i++) {
+		struct pms_desc *d = &ps->desc[i];
+
+		if (d->w0 == 0 && d->w1 == 0)
+			continue;
+		uint64_t j = i + 1;
+
+		while (j < n && (ps->desc[j].w0 || ps->desc[j].w1))
+			j++;
+		if (pms_memset_nodrain(ps, d, 0, (j - i) * sizeof(*d)))
+			return -1;
+		zeroed = 1;
+		i = j;
+	}
+	if (zeroed)
+		pms_drain(
+			ps); /* descriptors zero before the mark covers them */
+	for (int c = 0; c < 2; c++) {
+		__atomic_store_n(&ps->sbp[c]->hwm, n, __ATOMIC_RELAXED);
+		if (pms_flush(ps, &ps->sbp[c]->hwm, 8))
+			return -1;
+	}
+	pms_drain(ps); /* the mark is durable before a descriptor above old */
+	ps->pages.hwm = n;
+	return 0;
+}
+
+/* pool_free -- release the volatile state of a handle */
+static void
+pool_free(struct pmemstore *ps)
+{
+	if (ps->index.stripes)
+		pms_index_fini(&ps->index);
+	pms_slab_fini(ps);
+	pms_pages_fini(&ps->pages);
+	if (ps->base) {
+		if (ps->rdonly)
+			munmap(ps->base, ps->map_len);
+		else
+			pmem_unmap(ps->base, ps->map_len);
+	}
+	if (ps->fd >= 0)
+		close(ps->fd);
+	free(ps->path);
+	free(ps);
+}
+
+/* pool_new -- an empty handle for path */
+static struct pmemstore *
+pool_new(const char *path)
+{
+	struct pmemstore *ps = calloc(1, sizeof(*ps));
+
+	if (ps == NULL) {
+		pms_err(ENOMEM, "out of memory");
+		return NULL;
+	}
+	ps->fd = -1;
+	ps->path = strdup(path);
+	pms_pages_init(&ps->pages);
+	pms_slab_init(ps);
+	if (ps->path == NULL || pms_index_init(&ps->index)) {
+		pool_free(ps);
+		pms_err(ENOMEM, "out of memory");
+		return NULL;
+	}
+	return ps;
+}
+
+/* lock_file -- the advisory lock held as long as the pool is open */
+static int
+lock_file(struct pmemstore *ps)
+{
+	if (flock(ps->fd, (ps->rdonly ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		return pms_err(EWOULDBLOCK,
+			       "pool %s: in use (locked by another open, in "
+			       "this or another process)",
+			       ps->path);
+	return pms_err(errno, "pool %s: cannot lock: %s", ps->path,
+		       strerror(errno));
+}
+
+/* map_pool -- map the whole file or device */
+static int
+map_pool(struct pmemstore *ps, size_t len)
+{
+	if (ps->rdonly) {
+		void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, ps->fd, 0);
+
+		if (p == MAP_FAILED)
+			return pms_err(errno, "pool %s: cannot map: %s",
+				       ps->path, strerror(errno));
+		ps->base = p;
+		ps->map_len = len;
+		ps->is_pmem = 0;
+		return 0;
+	}
+	size_t mlen = 0;
+	int is_pmem = 0;
+	void *p = pmem_map_file(ps->path, 0, 0, 0, &mlen, &is_pmem);
+
+	if (p == NULL)
+		return pms_err(errno ? errno : EIO, "pool %s: cannot map: %s",
+			       ps->path, pmem_errormsg());
+	ps->base = p;
+	ps->map_len = mlen;
+	ps->is_pmem = is_pmem;
+	if (mlen < len)
+		return pms_err(EIO, "pool %s: mapped %zu bytes, expected %zu",
+			       ps->path, mlen, len);
+	return 0;
+}
+
+/* file_size -- the size of the file or device behind fd; 0 on error */
+static int
+file_size(struct pmemstore *ps, const struct stat *st, uint64_t *size)
+{
+	if (S_ISDIR(st->st_mode))
+		return pms_err(EISDIR, "pool %s: is a directory", ps->path);
+	if (S_ISREG(st->st_mode)) {
+		*size = (uint64_t)st->st_size;
+		return 0;
+	}
+	if (S_ISCHR(st->st_mode)) {
+		ps->is_devdax = 1;
+		*size = 0; /* known from the mapping */
+		return 0;
+	}
+	return pms_err(EINVAL,
+		       "pool %s: neither a regular file nor a device-dax node",
+		       ps->path);
+}
+
+/* super_valid -- does a superblock copy hold a pool this library knows? */
+static int
+super_state(const struct pms_super *sb)
+{
+	if (memcmp(sb->magic, PMS_MAGIC, 8) != 0)
+		return 0; /* no magic */
+	if (sb->version > PMS_FORMAT_VERSION || sb->version == 0)
+		return 1; /* unknown version */
+	if (sb->checksum != pms_super_checksum(sb))
+		return 2; /* torn or corrupt */
+	return 3;
+}
+
+/*
+ * load_super -- pick a valid superblock copy and check its geometry
+ * against the file.  Writes nothing.  *bad is the index of a copy that
+ * needs restoring, or -1.
+ */
+static int
+load_super(struct pmemstore *ps, uint64_t fsize, int *bad)
+{
+	struct pms_super c[2];
+	int s[2];
+	uint64_t npages, data_off;
+
+	memcpy(&c[0], &ps->sbp[0]->sb, sizeof(c[0]));
+	memcpy(&c[1], &ps->sbp[1]->sb, sizeof(c[1]));
+	s[0] = super_state(&c[0]);
+	s[1] = super_state(&c[1]);
+	if (s[0] == 0 && s[1] == 0)
+		return pms_err(EINVAL,
+			       "pool %s: not a pmemstore pool (no magic)",
+			       ps->path);
+	if (s[0] == 1 || s[1] == 1) {
+		const struct pms_super *f = s[0] == 1 ? &c[0] : &c[1];
+
+		return pms_err(ENOTSUP,
+			       "pool %s: format version %u is not known to "
+			       "this library (it knows version %u)",
+			       ps->path, f->version, PMS_FORMAT_VERSION);
+	}
+	if (s[0] != 3 && s[1] != 3)
+		return pms_err(EIO,
+			       "pool %s: superblock checksum mismatch in both "
+			       "copies",
+			       ps->path);
+	if (s[0] == 3 && s[1] == 3 && memcmp(&c[0], &c[1], sizeof(c[0])))
+		return pms_err(EIO,
+			       "pool %s: the two superblock copies are valid "
+			       "but differ",
+			       ps->path);
+	*bad = s[0] != 3 ? 0 : s[1] != 3 ? 1 : -1;
+	ps->sb = c[*bad == 0 ? 1 : 0];
+
+	if (ps->sb.incompat != 0)
+		return pms_err(ENOTSUP,
+			       "pool %s: uses features 0x%llx unknown to this "
+			       "library",
+			       ps->path, (unsigned long long)ps->sb.incompat);
+	if (ps->sb.page_size != PMS_PAGE_SIZE ||
+	    ps->sb.desc_off != PMS_DESC_OFF ||
+	    pms_geometry(ps->sb.pool_size, &npages, &data_off) ||
+	    npages != ps->sb.npages || data_off != ps->sb.data_off)
+		return pms_err(EIO,
+			       "pool %s: superblock geometry is inconsistent",
+			       ps->path);
+	if (ps->sb.pool_size > fsize)
+		return pms_err(EIO,
+			       "pool %s: truncated: %llu bytes, the pool needs "
+			       "%llu",
+			       ps->path, (unsigned long long)fsize,
+			       (unsigned long long)ps->sb.pool_size);
+	ps->npages = npages;
+	ps->desc = (struct pms_desc *)(ps->base + PMS_DESC_OFF);
+	ps->data = ps->base + data_off;
+	memcpy(&ps->seed, ps->sb.pool_uuid, 8);
+	ps->seed ^= PMS_SB_SEED;
+	return 0;
+}
+
+/*
+ * restore_super -- rewrite a bad superblock copy from the good one; the
+ * good copy stays intact throughout, so a crash here changes nothing
+ */
+static int
+restore_super(struct pmemstore *ps, int bad)
+{
+	memcpy(&ps->sbp[bad]->sb, &ps->sb, sizeof(ps->sb));
+	if (pms_flush(ps, &ps->sbp[bad]->sb, sizeof(ps->sb)))
+		return -1;
+	pms_drain(ps);
+	return 0;
+}
+
+/* attach -- validate, recover and index a mapped pool */
+static int
+attach(struct pmemstore *ps, uint64_t fsize)
+{
+	int bad = -1;
+	uint64_t h0, h1;
+
+	if (fsize < 2 * PMS_PAGE_SIZE)
+		return pms_err(EINVAL,
+			       "pool %s: %llu bytes is too small to be a pool",
+			       ps->path, (unsigned long long)fsize);
+	ps->sbp[0] = (struct pms_super_page *)(ps->base + PMS_SB_A_OFF);
+	ps->sbp[1] = (struct pms_super_page *)(ps->base + PMS_SB_B_OFF);
+	if (load_super(ps, fsize, &bad))
+		return -1;
+	h0 = ps->sbp[0]->hwm;
+	h1 = ps->sbp[1]->hwm;
+	ps->pages.hwm = h0 > h1 ? h0 : h1;
+	if (ps->pages.hwm > ps->npages)
+		ps->pages.hwm = ps->npages;
+	if (pms_recover(ps))
+		return -1;
+	if (bad >= 0 && !ps->rdonly && restore_super(ps, bad))
+		return -1;
+	return 0;
+}
+
+/* pmemstore_open -- public: open an existing pool */
+struct pmemstore *
+pmemstore_open(const char *path, unsigned flags)
+{
+	struct pmemstore *ps;
+	struct stat st;
+	uint64_t fsize = 0;
+
+	if (path == NULL) {
+		pms_err(EINVAL, "pool path is NULL");
+		return NULL;
+	}
+	if (flags & ~PMEMSTORE_RDONLY) {
+		pms_err(EINVAL, "pool %s: unknown open flags 0x%x", path,
+			flags & ~PMEMSTORE_RDONLY);
+		return NULL;
+	}
+	if ((ps = pool_new(path)) == NULL)
+		return NULL;
+	ps->rdonly = !!(flags & PMEMSTORE_RDONLY);
+	ps->fd = open(path, (ps->rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (ps->fd < 0) {
+		int err = errno;
+
+		if (err == EISDIR)
+			pms_err(EISDIR, "pool %s: is a directory", path);
+		else
+			pms_err(err, "pool %s: cannot open: %s", path,
+				strerror(err));
+		goto fail;
+	}
+	if (fstat(ps->fd, &st)) {
+		pms_err(errno, "pool %s: cannot stat: %s", path,
+			strerror(errno));
+		goto fail;
+	}
+	if (file_size(ps, &st, &fsize) || lock_file(ps))
+		goto fail;
+	if (!ps->is_devdax && fsize < 2 * PMS_PAGE_SIZE) {
+		pms_err(EINVAL, "pool %s: %llu bytes is too small to be a pool",
+			path, (unsigned long long)fsize);
+		goto fail;
+	}
+	if (map_pool(ps, fsize))
+		goto fail;
+	if (ps->is_devdax)
+		fsize = ps->map_len;
+	if (attach(ps, fsize))
+		goto fail;
+	return ps;
+fail : {
+	int err = errno;
+
+	pool_free(ps);
+	errno = err;
+	return NULL;
+}
+}
+
+/* sync_dir -- make a new file's directory entry durable */
+static void
+sync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd;
+
+	if (copy == NULL)
+		return;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(copy);
+}
+
+/* format -- write a new pool's metadata (see the protocol above) */
+static int
+format(struct pmemstore *ps, uint64_t size)
+{
+	struct pms_super sb;
+	uint64_t npages, data_off;
+
+	if (pms_geometry(size, &npages, &data_off))
+		return pms_err(EINVAL, "pool %s: %llu bytes is too small",
+			       ps->path, (unsigned long long)size);
+	memset(&sb, 0, sizeof(sb));
+	memcpy(sb.magic, PMS_MAGIC, 8);
+	sb.version = PMS_FORMAT_VERSION;
+	sb.page_size = PMS_PAGE_SIZE;
+	uuid_generate(sb.pool_uuid);
+	sb.pool_size = size;
+	sb.desc_off = PMS_DESC_OFF;
+	sb.data_off = data_off;
+	sb.npages = npages;
+	sb.create_time = (uint64_t)time(NULL);
+	sb.checksum = pms_super_checksum(&sb);
+
+	ps->sbp[0] = (struct pms_super_page *)(ps->base + PMS_SB_A_OFF);
+	ps->sbp[1] = (struct pms_super_page *)(ps->base + PMS_SB_B_OFF);
+	ps->npages = npages;
+	ps->desc = (struct pms_desc *)(ps->base + PMS_DESC_OFF);
+	/* a device may hold an old pool: no valid superblock while we work */
+	for (int c = 0; c < 2; c++) {
+		if (ps->sbp[c]->sb.magic[0] == 0)
+			continue;
+		if (pms_memset_nodrain(ps, &ps->sbp[c]->sb, 0, sizeof(sb)))
+			return -1;
+	}
+	ps->pages.hwm = 0;
+	if (pms_hwm_extend(ps, PMS_HWM_INITIAL)) /* fences */
+		return -1;
+	for (int c = 0; c < 2; c++) {
+		memcpy(&ps->sbp[c]->sb, &sb, sizeof(sb));
+		if (pms_flush(ps, &ps->sbp[c]->sb, sizeof(sb)))
+			return -1;
+	}
+	pms_drain(ps); /* the pool exists from here on */
+	return 0;
+}
+
+/* pmemstore_create -- public: create a pool */
+struct pmemstore *
+pmemstore_create(const char *path, size_t size, mode_t mode)
+{
+	struct pmemstore *ps;
+	struct stat st;
+	int created = 0;
+	uint64_t fsize = 0;
+
+	if (path == NULL) {
+		pms_err(EINVAL, "pool path is NULL");
+		return NULL;
+	}
+	if ((ps = pool_new(path)) == NULL)
+		return NULL;
+	if (stat(path, &st) == 0 && S_ISCHR(st.st_mode)) {
+		ps->fd = open(path, O_RDWR | O_CLOEXEC);
+		ps->is_devdax = 1;
+	} else {
+		if (size < PMEMSTORE_MIN_POOL) {
+			pms_err(EINVAL,
+				"pool %s: size %zu is below the minimum of %zu "
+				"bytes",
+				path, size, (size_t)PMEMSTORE_MIN_POOL);
+			goto fail;
+		}
+		if (size > (PMS_MAX_NPAGES << PMS_PAGE_SHIFT)) {
+			pms_err(EINVAL, "pool %s: size %zu is too large", path,
+				size);
+			goto fail;
+		}
+		ps->fd =
+			open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+		created = ps->fd >= 0;
+	}
+	if (ps->fd < 0) {
+		int err = errno;
+
+		pms_err(err, "pool %s: cannot create: %s", path, strerror(err));
+		goto fail;
+	}
+	if (lock_file(ps))
+		goto fail;
+	if (created) {
+		if (ftruncate(ps->fd, (off_t)size)) {
+			pms_err(errno, "pool %s: cannot size to %zu bytes: %s",
+				path, size, strerror(errno));
+			goto fail;
+		}
+		fsize = size;
+	}
+	if (map_pool(ps, created ? size : 0))
+		goto fail;
+	if (ps->is_devdax) {
+		if (size != 0 && size != ps->map_len) {
+			pms_err(EINVAL,
+				"pool %s: a device-dax pool takes the whole "
+				"device (%zu bytes); pass size 0",
+				path, ps->map_len);
+			goto fail;
+		}
+		fsize = ps->map_len;
+	}
+	if (format(ps, fsize))
+		goto fail;
+	if (created)
+		sync_dir(path);
+	/* the volatile state of an empty pool, built the way open does */
+	if (attach(ps, fsize))
+		goto fail;
+	return ps;
+fail : {
+	int err = errno;
+
+	if (created)
+		unlink(path);
+	pool_free(ps);
+	errno = err;
+	return NULL;
+}
+}
+
+/* pmemstore_close -- public: close a pool; everything is durable already */
+int
+pmemstore_close(struct pmemstore *ps)
+{
+	if (ps == NULL)
+		return pms_err(EINVAL, "pool handle is NULL");
+	pool_free(ps);
+	return 0;
+}
+
+/* pmemstore_is_pmem -- public: 1 on the flush+fence path, 0 on msync */
+int
+pmemstore_is_pmem(const struct pmemstore *ps)
+{
+	return ps ? ps->is_pmem : 0;
+}
+
+/* pmemstore_stats -- public: a snapshot of counts and counters */
+int
+pmemstore_stats(struct pmemstore *ps, struct pmemstore_stats *st)
+{
+	if (ps == NULL || st == NULL)
+		return pms_err(EINVAL, "pool handle or stats buffer is NULL");
+	memset(st, 0, sizeof(*st));
+	st->pages_total = ps->npages;
+	st->pages_free = pms_pages_nfree(&ps->pages);
+	st->pages_used = st->pages_total - st->pages_free;
+	st->objects = __atomic_load_n(&ps->objects, __ATOMIC_RELAXED);
+	st->bytes = __atomic_load_n(&ps->bytes, __ATOMIC_RELAXED);
+	st->flushes = __atomic_load_n(&ps->ctr.flushes, __ATOMIC_RELAXED);
+	st->flushed_lines = __atomic_load_n(&ps->ctr.lines, __ATOMIC_RELAXED);
+	st->fences = __atomic_load_n(&ps->ctr.fences, __ATOMIC_RELAXED);
+	st->msyncs = __atomic_load_n(&ps->ctr.msyncs, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* pmemstore_uuid_from_name -- public: RFC 4122 v5 UUID of a name */
+void
+pmemstore_uuid_from_name(const char *name, uuid_t id)
+{
+	/* the libpmemstore namespace: a fixed random UUID */
+	static const uuid_t ns = {0x6f, 0x2d, 0x8a, 0x41, 0x3c, 0x5e,
+				  0x4b, 0x17, 0x9a, 0x02, 0xd1, 0x7e,
+				  0x55, 0xc3, 0x80, 0x9b};
+
+	if (id == NULL)
+		return;
+	if (name == NULL) {
+		uuid_clear(id);
+		return;
+	}
+	uuid_generate_sha1(id, ns, name, strlen(name));
+}

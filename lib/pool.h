@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pool.h -- struct pmemstore, the open pool: mapping, geometry, volatile
+ * state and counters shared by every module
+ */
+#ifndef PMS_POOL_H
+#define PMS_POOL_H 1
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "pmemstore.h"
+#include "layout.h"
+#include "pages.h"
+#include "slab.h"
+#include "index.h"
+
+/* persistence counters, read by pmemstore_stats() */
+struct pms_counters {
+	uint64_t flushes;
+	uint64_t lines;
+	uint64_t fences;
+	uint64_t msyncs;
+};
+
+struct pmemstore {
+	char *path;
+	int fd;
+	int rdonly;
+	int is_pmem;
+	int is_devdax;
+
+	uint8_t *base;		       /* the mapping */
+	size_t map_len;		       /* its length */
+	struct pms_super sb;	       /* validated copy of the superblock */
+	struct pms_super_page *sbp[2]; /* the two superblock pages */
+	struct pms_desc *desc;	       /* descriptor array */
+	uint8_t *data;		       /* data page 0 */
+	uint64_t npages;
+	uint64_t seed; /* identity-check seed, from the pool UUID */
+
+	struct pms_pages pages; /* free pages and the high-water mark */
+	struct pms_slab_class classes[PMS_NCLASSES];
+	struct pms_index index;
+
+	struct pms_counters ctr __attribute__((aligned(64)));
+	uint64_t objects __attribute__((aligned(64)));
+	uint64_t bytes;
+};
+
+/* pms_page_addr -- address of data page p */
+static inline uint8_t *
+pms_page_addr(const struct pmemstore *ps, uint64_t p)
+{
+	return ps->data + (p << PMS_PAGE_SHIFT);
+}
+
+/* pms_geometry -- the layout create gives a pool of size bytes */
+int pms_geometry(uint64_t size, uint64_t *npages, uint64_t *data_off);
+
+/* pms_hwm_extend -- make descriptors [0, end) usable; see pool.c */
+int pms_hwm_extend(struct pmemstore *ps, uint64_t end);
+
+#endif /* PMS_POOL_H */
