@@ -152,6 +152,7 @@ scan_slab(struct pmemstore *ps, uint64_t p, unsigned cls, uint64_t *used,
 	struct pms_desc *d = &ps->desc[p];
 	uint64_t bits = d->w1, live = 0;
 	uint8_t *page = pms_page_addr(ps, p);
+	size_t nrec = rs->n;
 
 	for (unsigned i = 0; i < c->nslots; i++) {
 		int set = (bits >> i) & 1, ok;
@@ -200,8 +201,12 @@ scan_slab(struct pmemstore *ps, uint64_t p, unsigned cls, uint64_t *used,
 				return -1;
 		}
 	}
-	if (cls == PMS_CLASS_RECORD)
-		return 0; /* bits settled in pass 2 */
+	if (cls == PMS_CLASS_RECORD) {
+		/* bits settled in pass 2, unless no record here verified */
+		if (nrec == rs->n && bits && fix_add(ps, f, &d->w1, 0))
+			return -1;
+		return 0;
+	}
 	if (live != bits && fix_add(ps, f, &d->w1, live))
 		return -1;
 	if (live == 0)
