@@ -170,9 +170,11 @@ reserve(struct pmemstore *ps, struct pms_obj *o)
 	o->npages = (o->size + PMS_PAGE_SIZE - 1) >> PMS_PAGE_SHIFT;
 	if (pms_slab_reserve(ps, PMS_CLASS_RECORD, &o->slab, &o->slot))
 		return -1;
-	if (pms_pages_alloc(ps, o->npages,
-			    o->size >= PMS_HUGE_SIZE ? PMS_HUGE_PAGES : 1,
-			    &o->page)) {
+	uint64_t align = o->size >= PMS_HUGE_SIZE ? PMS_HUGE_PAGES : 1;
+
+	if (pms_pages_alloc(ps, o->npages, align, &o->page) &&
+	    (pms_slab_reclaim(ps, PMS_NCLASSES) == 0 ||
+	     pms_pages_alloc(ps, o->npages, align, &o->page))) {
 		pms_slab_release(ps, o->slab, o->slot);
 		return -1;
 	}

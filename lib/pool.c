@@ -565,7 +565,8 @@ pmemstore_stats(struct pmemstore *ps, struct pmemstore_stats *st)
 		return pms_err(EINVAL, "pool handle or stats buffer is NULL");
 	memset(st, 0, sizeof(*st));
 	st->pages_total = ps->npages;
-	st->pages_free = pms_pages_nfree(&ps->pages);
+	/* empty slab pages a class keeps are free for every other use too */
+	st->pages_free = pms_pages_nfree(&ps->pages) + pms_slab_nempty(ps);
 	st->pages_used = st->pages_total - st->pages_free;
 	st->objects = __atomic_load_n(&ps->objects, __ATOMIC_RELAXED);
 	st->bytes = __atomic_load_n(&ps->bytes, __ATOMIC_RELAXED);

@@ -157,7 +157,9 @@ pms_slab_reserve(struct pmemstore *ps, unsigned cls, struct pms_slab **slab,
 	if (s == NULL) {
 		uint64_t page;
 
-		if (pms_pages_alloc(ps, 1, 1, &page)) {
+		if (pms_pages_alloc(ps, 1, 1, &page) &&
+		    (pms_slab_reclaim(ps, cls) == 0 ||
+		     pms_pages_alloc(ps, 1, 1, &page))) {
 			pthread_mutex_unlock(&sc->lock);
 			return -1;
 		}
@@ -176,10 +178,10 @@ pms_slab_reserve(struct pmemstore *ps, unsigned cls, struct pms_slab **slab,
 				 __ATOMIC_RELEASE);
 		list_add(sc, s);
 		all_add(sc, s);
-		sc->nempty++;
+		__atomic_fetch_add(&sc->nempty, 1, __ATOMIC_RELAXED);
 	}
 	if (s->navail == pms_classes[cls].nslots)
-		sc->nempty--;
+		__atomic_fetch_sub(&sc->nempty, 1, __ATOMIC_RELAXED);
 	i = (unsigned)__builtin_ctzll(s->avail);
 	s->avail &= ~(1ULL << i);
 	s->navail--;
@@ -213,7 +215,7 @@ pms_slab_release(struct pmemstore *ps, struct pms_slab *s, unsigned slot)
 			all_del(sc, s);
 			give_back = 1;
 		} else {
-			sc->nempty++;
+			__atomic_fetch_add(&sc->nempty, 1, __ATOMIC_RELAXED);
 		}
 	}
 	pthread_mutex_unlock(&sc->lock);
@@ -221,4 +223,53 @@ pms_slab_release(struct pmemstore *ps, struct pms_slab *s, unsigned slot)
 		pms_pages_free(ps, s->page, 1);
 		free(s);
 	}
+}
+
+/*
+ * pms_slab_reclaim -- give the empty slab pages classes keep back to the
+ * page allocator, when it is out of pages.  Classes whose lock is busy
+ * (and class skip, whose lock the caller may hold) are passed over, so
+ * this never waits while holding a class lock.  Returns pages given back.
+ */
+uint64_t
+pms_slab_reclaim(struct pmemstore *ps, unsigned skip)
+{
+	uint64_t n = 0;
+
+	for (unsigned c = 0; c < PMS_NCLASSES; c++) {
+		struct pms_slab_class *sc = &ps->classes[c];
+		struct pms_slab *s, *next, *gone = NULL;
+
+		if (c == skip || pthread_mutex_trylock(&sc->lock))
+			continue;
+		for (s = sc->partial; s; s = next) {
+			next = s->next;
+			if (s->navail != pms_classes[c].nslots)
+				continue;
+			list_del(sc, s);
+			all_del(sc, s);
+			__atomic_fetch_sub(&sc->nempty, 1, __ATOMIC_RELAXED);
+			s->next = gone;
+			gone = s;
+		}
+		pthread_mutex_unlock(&sc->lock);
+		for (s = gone; s; s = next) {
+			next = s->next;
+			pms_pages_free(ps, s->page, 1);
+			free(s);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* pms_slab_nempty -- pages held as empty slabs (free for stats) */
+uint64_t
+pms_slab_nempty(struct pmemstore *ps)
+{
+	uint64_t n = 0;
+
+	for (unsigned c = 0; c < PMS_NCLASSES; c++)
+		n += __atomic_load_n(&ps->classes[c].nempty, __ATOMIC_RELAXED);
+	return n;
 }

@@ -39,6 +39,8 @@ int pms_slab_reserve(struct pmemstore *ps, unsigned cls, struct pms_slab **slab,
 		     unsigned *slot);
 void pms_slab_release(struct pmemstore *ps, struct pms_slab *slab,
 		      unsigned slot);
+uint64_t pms_slab_reclaim(struct pmemstore *ps, unsigned skip);
+uint64_t pms_slab_nempty(struct pmemstore *ps);
 struct pms_slab *pms_slab_adopt(struct pmemstore *ps, uint64_t page,
 				unsigned cls, uint64_t used);
 
