@@ -249,7 +249,11 @@ load_super(struct pmemstore *ps, uint64_t fsize, int *bad)
 		return pms_err(EINVAL,
 			       "pool %s: not a pmemstore pool (no magic)",
 			       ps->path);
-	if (s[0] == 1 || s[1] == 1) {
+	/*
+	 * A newer version in both copies (or in the only copy with a magic)
+	 * is a newer pool; a single odd copy beside a valid one is damage.
+	 */
+	if ((s[0] == 1 || s[1] == 1) && s[0] != 3 && s[1] != 3) {
 		const struct pms_super *f = s[0] == 1 ? &c[0] : &c[1];
 
 		return pms_err(ENOTSUP,
