@@ -21,6 +21,8 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 #include <libpmem.h>
@@ -196,7 +198,36 @@ map_pool(struct pmemstore *ps, size_t len)
 	return 0;
 }
 
-/* file_size -- the size of the file or device behind fd; 0 on error */
+/*
+ * devdax_size -- a device-dax node's size, from sysfs (fstat says 0): the
+ * read-only path maps it with plain mmap, which needs the length
+ */
+static int
+devdax_size(struct pmemstore *ps, const struct stat *st, uint64_t *size)
+{
+	char path[PATH_MAX];
+	unsigned long long v = 0;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/size",
+		 major(st->st_rdev), minor(st->st_rdev));
+	f = fopen(path, "re");
+	if (f == NULL)
+		return pms_err(EINVAL,
+			       "pool %s: a character device that is not "
+			       "device-dax (no %s)",
+			       ps->path, path);
+	n = fscanf(f, "%llu", &v);
+	fclose(f);
+	if (n != 1 || v == 0)
+		return pms_err(EINVAL, "pool %s: cannot read the size in %s",
+			       ps->path, path);
+	*size = v;
+	return 0;
+}
+
+/* file_size -- the size of the file or device behind fd */
 static int
 file_size(struct pmemstore *ps, const struct stat *st, uint64_t *size)
 {
@@ -208,8 +239,7 @@ file_size(struct pmemstore *ps, const struct stat *st, uint64_t *size)
 	}
 	if (S_ISCHR(st->st_mode)) {
 		ps->is_devdax = 1;
-		*size = 0; /* known from the mapping */
-		return 0;
+		return devdax_size(ps, st, size);
 	}
 	return pms_err(EINVAL,
 		       "pool %s: neither a regular file nor a device-dax node",
@@ -386,8 +416,6 @@ pmemstore_open(const char *path, unsigned flags)
 	}
 	if (map_pool(ps, fsize))
 		goto fail;
-	if (ps->is_devdax)
-		fsize = ps->map_len;
 	if (attach(ps, fsize))
 		goto fail;
 	return ps;
