@@ -393,10 +393,11 @@ persist_free(struct pmemstore *ps, const uuid_t id)
 	}
 	__atomic_fetch_sub(&ps->objects, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_sub(&ps->bytes, o->size, __ATOMIC_RELAXED);
-	unreserve(ps, o);
+	/* unlinked before its slot goes: a lookup must not reach the slab */
 	pthread_mutex_lock(&st->lock);
 	pms_index_remove(st, o);
 	pthread_mutex_unlock(&st->lock);
+	unreserve(ps, o);
 	free(o);
 	return 0;
 }

@@ -361,7 +361,13 @@ attach(struct pmemstore *ps, uint64_t fsize)
 		return -1;
 	h0 = ps->sbp[0]->hwm;
 	h1 = ps->sbp[1]->hwm;
+	/*
+	 * The larger copy, within [create's initial mark, npages]: a pool
+	 * never has less, so a mark damaged low cannot hide objects there.
+	 */
 	ps->pages.hwm = h0 > h1 ? h0 : h1;
+	if (ps->pages.hwm < PMS_HWM_INITIAL)
+		ps->pages.hwm = PMS_HWM_INITIAL;
 	if (ps->pages.hwm > ps->npages)
 		ps->pages.hwm = ps->npages;
 	if (pms_recover(ps))
