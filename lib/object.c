@@ -35,6 +35,42 @@
 #include "checksum.h"
 #include "errors.h"
 
+/*
+ * st64 / ld64 -- relaxed 8-byte stores and loads of words that
+ * persist_id_of may read while an allocation or free writes them; the
+ * reader validates what it read against the index, so relaxed suffices
+ */
+static inline void
+st64(void *p, uint64_t v)
+{
+	__atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t
+ld64(const void *p)
+{
+	return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+}
+
+/* st_uuid / ld_uuid -- a UUID on media as two 8-byte words */
+static void
+st_uuid(uint8_t *dst, const uint8_t *uuid)
+{
+	uint64_t w[2];
+
+	memcpy(w, uuid, 16);
+	st64(dst, w[0]);
+	st64(dst + 8, w[1]);
+}
+
+static void
+ld_uuid(uint8_t *uuid, const uint8_t *src)
+{
+	uint64_t w[2] = {ld64(src), ld64(src + 8)};
+
+	memcpy(uuid, w, 16);
+}
+
 /* hdr_of -- header of slot i of a small-object slab page */
 static struct pms_obj_hdr *
 hdr_of(struct pmemstore *ps, uint64_t page, unsigned slot)
@@ -93,9 +129,8 @@ publish_small(struct pmemstore *ps, struct pms_obj *o)
 	struct pms_desc *d = &ps->desc[o->page];
 	unsigned cls = o->slab->cls;
 
-	memcpy(h->uuid, o->uuid, 16);
-	h->size = (uint32_t)o->size;
-	h->rsvd = 0;
+	st_uuid(h->uuid, o->uuid);
+	st64(&h->size, o->size); /* size, and rsvd = 0 */
 	__atomic_store_n(&h->check,
 			 pms_check_small(ps->seed, o->uuid, o->size, o->page,
 					 o->slot, cls),
@@ -120,21 +155,21 @@ publish_large(struct pmemstore *ps, struct pms_obj *o)
 	struct pms_desc *rd = &ps->desc[rpage];
 	struct pms_desc *d = &ps->desc[o->page];
 
-	memcpy(r->uuid, o->uuid, 16);
-	r->size = o->size;
-	r->page = o->page;
-	r->npages = o->npages;
-	r->rsvd[0] = r->rsvd[1] = 0;
+	st_uuid(r->uuid, o->uuid);
+	st64(&r->size, o->size);
+	st64(&r->page, o->page);
+	st64(&r->npages, o->npages);
+	st64(&r->rsvd[0], 0);
+	st64(&r->rsvd[1], 0);
 	__atomic_store_n(&r->check,
 			 pms_check_record(ps->seed, o->uuid, o->size, o->page,
 					  o->npages, rpage, o->slot),
 			 __ATOMIC_RELAXED);
-	d[0].w1 = o->npages;
-	__atomic_store_n(&d[0].w0, PMS_DESC_HEAD_W0(rpage, o->slot),
-			 __ATOMIC_RELAXED);
+	st64(&d[0].w1, o->npages);
+	st64(&d[0].w0, PMS_DESC_HEAD_W0(rpage, o->slot));
 	for (uint64_t i = 1; i < o->npages; i++) {
-		d[i].w1 = 0;
-		d[i].w0 = PMS_DESC_TAIL_W0(i);
+		st64(&d[i].w1, 0);
+		st64(&d[i].w0, PMS_DESC_TAIL_W0(i));
 	}
 	__atomic_fetch_or(&rd->w1, 1ULL << o->slot, __ATOMIC_RELEASE);
 	/* record, HEAD (+TAILs) and bit: live only if all three landed */
@@ -348,7 +383,10 @@ unpublish(struct pmemstore *ps, struct pms_obj *o)
 
 		check = &rec_of(ps, page, o->slot)->check;
 		__atomic_store_n(check, 0, __ATOMIC_RELAXED);
-		memset(run, 0, o->npages * sizeof(*run));
+		for (uint64_t i = 0; i < o->npages; i++) {
+			st64(&run[i].w0, 0);
+			st64(&run[i].w1, 0);
+		}
 		if (pms_flush(ps, run, o->npages * sizeof(*run)))
 			return -1;
 	} else {
@@ -427,7 +465,7 @@ lookup_at(struct pmemstore *ps, uint64_t p, uint64_t off, uint8_t uuid[16],
 		i = (unsigned)((off - c->data_off) / c->size);
 		if (i >= c->nslots || !(w1 & (1ULL << i)))
 			return -1;
-		memcpy(uuid, hdr_of(ps, p, i)->uuid, 16);
+		ld_uuid(uuid, hdr_of(ps, p, i)->uuid);
 		*start_page = p;
 		*slot = i;
 		return 0;
@@ -445,7 +483,7 @@ lookup_at(struct pmemstore *ps, uint64_t p, uint64_t off, uint8_t uuid[16],
 
 		if (rp >= ps->npages)
 			return -1;
-		memcpy(uuid, rec_of(ps, rp, PMS_DESC_HEAD_RSLOT(w0))->uuid, 16);
+		ld_uuid(uuid, rec_of(ps, rp, PMS_DESC_HEAD_RSLOT(w0))->uuid);
 		*start_page = p;
 		*slot = PMS_DESC_HEAD_RSLOT(w0);
 		return 0;

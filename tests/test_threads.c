@@ -532,14 +532,14 @@ out:
 enum { CHURN_WRITERS = 4, CHURN_READERS = 4, CHURN_PER = 3 };
 
 static uuid_t Churn_ids[CHURN_WRITERS][CHURN_PER];
-static volatile int Churn_stop;
+static int Churn_stop; /* read and written with __atomic builtins */
 
 /* churn_writer -- allocate a slab's worth of one class, free it again */
 static void *
 churn_writer(void *arg)
 {
 	struct worker *w = arg;
-	while (!Churn_stop) {
+	while (!__atomic_load_n(&Churn_stop, __ATOMIC_RELAXED)) {
 		for (unsigned i = 0; i < CHURN_PER; i++) {
 			/* class 1312: three slots per slab page */
 			char *p = persist_alloc(Ps, Churn_ids[w->idx][i], 1300,
@@ -575,7 +575,7 @@ static void *
 churn_reader(void *arg)
 {
 	struct worker *w = arg;
-	while (!Churn_stop) {
+	while (!__atomic_load_n(&Churn_stop, __ATOMIC_RELAXED)) {
 		unsigned t = (unsigned)rnd_range(&w->rng, 0, CHURN_WRITERS - 1);
 		unsigned i = (unsigned)rnd_range(&w->rng, 0, CHURN_PER - 1);
 		size_t sz = 0;
@@ -612,7 +612,7 @@ test_get_during_free(void)
 		for (unsigned i = 0; i < CHURN_PER; i++)
 			rnd_uuid(&rng, Churn_ids[t][i]);
 	struct worker *ws = calloc(CHURN_WRITERS + CHURN_READERS, sizeof(*ws));
-	Churn_stop = 0;
+	__atomic_store_n(&Churn_stop, 0, __ATOMIC_RELAXED);
 	for (unsigned t = 0; t < CHURN_WRITERS + CHURN_READERS; t++) {
 		ws[t].idx = t;
 		ws[t].rng = rng ^ t;
@@ -621,7 +621,7 @@ test_get_during_free(void)
 			       &ws[t]);
 	}
 	usleep(2000000);
-	Churn_stop = 1;
+	__atomic_store_n(&Churn_stop, 1, __ATOMIC_RELAXED);
 	unsigned long wr = 0, rd = 0;
 	unsigned bad = 0;
 	for (unsigned t = 0; t < CHURN_WRITERS + CHURN_READERS; t++) {
