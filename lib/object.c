@@ -115,6 +115,11 @@ check_ps(struct pmemstore *ps, const void *id, int writes)
 			       ps->path);
 	if (writes && ps->rdonly)
 		return pms_err(EROFS, "pool %s: opened read-only", ps->path);
+	if (writes && __atomic_load_n(&ps->broken, __ATOMIC_ACQUIRE))
+		return pms_err(EIO,
+			       "pool %s: an msync failed during an earlier "
+			       "allocation or free; close and reopen the pool",
+			       ps->path);
 	return 0;
 }
 
@@ -202,15 +207,17 @@ reserve(struct pmemstore *ps, struct pms_obj *o)
 		o->npages = 0;
 		return 0;
 	}
-	o->npages = (o->size + PMS_PAGE_SIZE - 1) >> PMS_PAGE_SHIFT;
-	if (pms_slab_reserve(ps, PMS_CLASS_RECORD, &o->slab, &o->slot))
-		return -1;
+	/* the run first: if it raises the high-water mark, the record page
+	 * finds the page the mark keeps to spare (pms_hwm_extend) */
 	uint64_t align = o->size >= PMS_HUGE_SIZE ? PMS_HUGE_PAGES : 1;
 
+	o->npages = (o->size + PMS_PAGE_SIZE - 1) >> PMS_PAGE_SHIFT;
 	if (pms_pages_alloc(ps, o->npages, align, &o->page) &&
 	    (pms_slab_reclaim(ps, PMS_NCLASSES) == 0 ||
-	     pms_pages_alloc(ps, o->npages, align, &o->page))) {
-		pms_slab_release(ps, o->slab, o->slot);
+	     pms_pages_alloc(ps, o->npages, align, &o->page)))
+		return -1;
+	if (pms_slab_reserve(ps, PMS_CLASS_RECORD, &o->slab, &o->slot)) {
+		pms_pages_free(ps, o->page, o->npages);
 		return -1;
 	}
 	return 0;
@@ -302,11 +309,13 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 
 fail_unreserve:
 	/*
-	 * Only an msync failure reaches here after a publication started;
-	 * the slot is then kept out of use rather than risk reusing a
-	 * published one.
+	 * An msync failed (EIO): what reached the media is unknown, so the
+	 * space stays reserved and the handle refuses further changes; the
+	 * next open decides from what is durable.
 	 */
-	if (errno != EIO)
+	if (errno == EIO)
+		__atomic_store_n(&ps->broken, 1, __ATOMIC_RELEASE);
+	else
 		unreserve(ps, o);
 fail : {
 	int err = errno;
@@ -424,6 +433,7 @@ persist_free(struct pmemstore *ps, const uuid_t id)
 
 	if (unpublish(ps, o)) {
 		/* msync failed: the free may or may not be durable */
+		__atomic_store_n(&ps->broken, 1, __ATOMIC_RELEASE);
 		pthread_mutex_lock(&st->lock);
 		o->state = PMS_OBJ_LIVE;
 		pthread_mutex_unlock(&st->lock);

@@ -79,8 +79,13 @@ pms_hwm_extend(struct pmemstore *ps, uint64_t end)
 
 	if (n < old + PMS_HWM_INITIAL)
 		n = old + PMS_HWM_INITIAL;
-	if (n < end)
-		n = end;
+	/*
+	 * One page to spare above the request: a large allocation takes its
+	 * run, then its record page, and the record page must not need a
+	 * second extension (and a second extra fence) of its own.
+	 */
+	if (n < end + 1)
+		n = end + 1;
 	if (n > ps->npages)
 		n = ps->npages;
 	for (uint64_t i = old; i < n; i++) {
@@ -457,6 +462,7 @@ format(struct pmemstore *ps, uint64_t size)
 {
 	struct pms_super sb;
 	uint64_t npages, data_off;
+	int zapped = 0;
 
 	if (pms_geometry(size, &npages, &data_off))
 		return pms_err(EINVAL, "pool %s: %llu bytes is too small",
@@ -483,7 +489,10 @@ format(struct pmemstore *ps, uint64_t size)
 			continue;
 		if (pms_memset_nodrain(ps, &ps->sbp[c]->sb, 0, sizeof(sb)))
 			return -1;
+		zapped = 1;
 	}
+	if (zapped)
+		pms_drain(ps); /* the old pool is gone before we change it */
 	ps->pages.hwm = 0;
 	if (pms_hwm_extend(ps, PMS_HWM_INITIAL)) /* fences */
 		return -1;

@@ -29,6 +29,7 @@ struct pmemstore {
 	int rdonly;
 	int is_pmem;
 	int is_devdax;
+	int broken; /* an msync failed mid-commit: no more changes */
 
 	uint8_t *base;		       /* the mapping */
 	size_t map_len;		       /* its length */

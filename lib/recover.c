@@ -22,6 +22,10 @@
  *     incomplete allocation or free of a large object; the bit is cleared,
  *     the check and the orphaned HEAD/TAIL descriptors zeroed;
  *   - TAIL descriptors of a live run that are wrong: rewritten.
+ * A scrub of a check word inside a page is dropped when that page turns
+ * out to lie in a live run: a slab page given back and then taken by a
+ * run whose TAIL descriptor did not land still reads as an empty slab, but
+ * its "headers" are the object's content.
  * A pool opened read-only is rebuilt the same way without the repairs.
  */
 #include <errno.h>
@@ -34,11 +38,20 @@
 #include "errors.h"
 #include "recover.h"
 
-/* one pending repair: an 8-byte store */
+/*
+ * one pending repair: an 8-byte store.  page is the data page whose
+ * content the store changes (a header or record check), or NO_PAGE for a
+ * descriptor word; such a store is dropped when the page turns out to lie
+ * in a live object's run (a slab page given back, then taken by a run
+ * whose TAIL did not land: the "header" is that object's data).
+ */
 struct fix {
 	uint64_t *word;
 	uint64_t value;
+	uint64_t page;
 };
+
+#define NO_PAGE UINT64_MAX
 
 struct fixes {
 	struct fix *v;
@@ -59,7 +72,8 @@ struct recs {
 
 /* fix_add -- queue a repair */
 static int
-fix_add(struct pmemstore *ps, struct fixes *f, uint64_t *word, uint64_t value)
+fix_add(struct pmemstore *ps, struct fixes *f, uint64_t *word, uint64_t value,
+	uint64_t page)
 {
 	if (f->n == f->cap) {
 		size_t cap = f->cap ? f->cap * 2 : 64;
@@ -73,6 +87,7 @@ fix_add(struct pmemstore *ps, struct fixes *f, uint64_t *word, uint64_t value)
 	}
 	f->v[f->n].word = word;
 	f->v[f->n].value = value;
+	f->v[f->n].page = page;
 	f->n++;
 	return 0;
 }
@@ -152,16 +167,18 @@ scan_slab(struct pmemstore *ps, uint64_t p, unsigned cls, uint64_t *used,
 	struct pms_desc *d = &ps->desc[p];
 	uint64_t bits = d->w1, live = 0;
 	uint8_t *page = pms_page_addr(ps, p);
+	struct pms_obj_hdr hdrs[PMS_SLOTS_MAX]; /* verified copies */
 	size_t nrec = rs->n;
 
 	for (unsigned i = 0; i < c->nslots; i++) {
 		int set = (bits >> i) & 1, ok;
+		uint64_t *check;
 
 		if (cls == PMS_CLASS_RECORD) {
 			struct rec r;
+			uint8_t *at = page + (uint64_t)i * PMS_RECORD_SIZE;
 
-			memcpy(&r.r, page + (uint64_t)i * PMS_RECORD_SIZE,
-			       sizeof(r.r));
+			memcpy(&r.r, at, sizeof(r.r));
 			ok = r.r.check != 0 &&
 			     r.r.check == pms_check_record(ps->seed, r.r.uuid,
 							   r.r.size, r.r.page,
@@ -173,41 +190,34 @@ scan_slab(struct pmemstore *ps, uint64_t p, unsigned cls, uint64_t *used,
 					return -1;
 				continue; /* decided in pass 2 */
 			}
+			check = (uint64_t *)(at + offsetof(struct pms_record,
+							   check));
 			if (!set && r.r.check != 0 &&
-			    fix_add(ps, f,
-				    (uint64_t *)(page +
-						 (uint64_t)i * PMS_RECORD_SIZE +
-						 offsetof(struct pms_record,
-							  check)),
-				    0))
+			    fix_add(ps, f, check, 0, p))
 				return -1;
 			continue;
 		}
-		struct pms_obj_hdr h;
+		uint8_t *at = page + (uint64_t)i * PMS_HDR_SIZE;
 
-		memcpy(&h, page + (uint64_t)i * PMS_HDR_SIZE, sizeof(h));
-		ok = h.check != 0 && h.size != 0 && h.size <= c->size &&
-		     h.check == pms_check_small(ps->seed, h.uuid, h.size, p, i,
-						cls);
-		if (set && ok) {
+		memcpy(&hdrs[i], at, sizeof(hdrs[i]));
+		ok = hdrs[i].check != 0 && hdrs[i].size != 0 &&
+		     hdrs[i].size <= c->size &&
+		     hdrs[i].check == pms_check_small(ps->seed, hdrs[i].uuid,
+						      hdrs[i].size, p, i, cls);
+		check = (uint64_t *)(at + offsetof(struct pms_obj_hdr, check));
+		if (set && ok)
 			live |= 1ULL << i;
-		} else if (!set && h.check != 0) {
-			if (fix_add(ps, f,
-				    (uint64_t *)(page +
-						 (uint64_t)i * PMS_HDR_SIZE +
-						 offsetof(struct pms_obj_hdr,
-							  check)),
-				    0))
-				return -1;
-		}
+		else if (!set && hdrs[i].check != 0 &&
+			 fix_add(ps, f, check, 0, p))
+			return -1;
 	}
 	if (cls == PMS_CLASS_RECORD) {
 		/* bits settled in pass 2, unless no record here verified */
-		if (nrec == rs->n && bits && fix_add(ps, f, &d->w1, 0))
+		if (nrec == rs->n && bits && fix_add(ps, f, &d->w1, 0, NO_PAGE))
 			return -1;
 		return 0;
 	}
-	if (live != bits && fix_add(ps, f, &d->w1, live))
+	if (live != bits && fix_add(ps, f, &d->w1, live, NO_PAGE))
 		return -1;
 	if (live == 0)
 		return 0; /* an empty slab page is a free page */
@@ -220,10 +230,7 @@ scan_slab(struct pmemstore *ps, uint64_t p, unsigned cls, uint64_t *used,
 	for (unsigned i = 0; i < c->nslots; i++) {
 		if (!((live >> i) & 1))
 			continue;
-		struct pms_obj_hdr *h =
-			(struct pms_obj_hdr *)(page +
-					       (uint64_t)i * PMS_HDR_SIZE);
-		if (index_add(ps, h->uuid, h->size, p, 0, s, i))
+		if (index_add(ps, hdrs[i].uuid, hdrs[i].size, p, 0, s, i))
 			return -1;
 	}
 	return 0;
@@ -241,6 +248,8 @@ run_ok(struct pmemstore *ps, const struct rec *r)
 	if (r->r.size <= PMS_SMALL_MAX || r->r.size > n * PMS_PAGE_SIZE ||
 	    (r->r.size + PMS_PAGE_SIZE - 1) / PMS_PAGE_SIZE != n)
 		return 0;
+	if (r->r.size >= PMS_HUGE_SIZE && p % PMS_HUGE_PAGES != 0)
+		return 0;
 	d = &ps->desc[p];
 	return d->w0 == PMS_DESC_HEAD_W0(r->rpage, r->rslot) && d->w1 == n;
 }
@@ -251,7 +260,7 @@ run_ok(struct pmemstore *ps, const struct rec *r)
  */
 static int
 settle_records(struct pmemstore *ps, struct recs *rs, uint64_t *used,
-	       struct fixes *f)
+	       uint64_t *inrun, struct fixes *f)
 {
 	size_t i = 0;
 
@@ -267,13 +276,12 @@ settle_records(struct pmemstore *ps, struct recs *rs, uint64_t *used,
 				uint8_t *rp =
 					pms_page_addr(ps, rpage) +
 					(uint64_t)r->rslot * PMS_RECORD_SIZE;
+				uint64_t *check =
+					(uint64_t *)(rp +
+						     offsetof(struct pms_record,
+							      check));
 
-				if (fix_add(ps, f,
-					    (uint64_t *)(rp +
-							 offsetof(struct
-								  pms_record,
-								  check)),
-					    0))
+				if (fix_add(ps, f, check, 0, rpage))
 					return -1;
 				continue;
 			}
@@ -290,17 +298,19 @@ settle_records(struct pmemstore *ps, struct recs *rs, uint64_t *used,
 						ps->path,
 						(unsigned long long)pg);
 				used_set(used, pg);
+				used_set(inrun, pg);
 				if (q == 0 || (dq->w0 == PMS_DESC_TAIL_W0(q) &&
 					       dq->w1 == 0))
 					continue;
-				if (fix_add(ps, f, &dq->w0,
-					    PMS_DESC_TAIL_W0(q)) ||
-				    fix_add(ps, f, &dq->w1, 0))
+				if (fix_add(ps, f, &dq->w0, PMS_DESC_TAIL_W0(q),
+					    NO_PAGE) ||
+				    fix_add(ps, f, &dq->w1, 0, NO_PAGE))
 					return -1;
 			}
 			live |= 1ULL << r->rslot;
 		}
-		if (live != bits && fix_add(ps, f, &ps->desc[rpage].w1, live))
+		if (live != bits &&
+		    fix_add(ps, f, &ps->desc[rpage].w1, live, NO_PAGE))
 			return -1;
 		if (live) {
 			struct pms_slab *s;
@@ -342,12 +352,16 @@ pms_recover(struct pmemstore *ps)
 {
 	uint64_t hwm = ps->pages.hwm;
 	uint64_t *used = calloc(hwm / 64 + 1, sizeof(uint64_t));
+	uint64_t *inrun = calloc(hwm / 64 + 1, sizeof(uint64_t));
 	struct fixes f = {0};
 	struct recs rs = {0};
 	int ret = -1;
 
-	if (used == NULL)
+	if (used == NULL || inrun == NULL) {
+		free(used);
+		free(inrun);
 		return pms_err(ENOMEM, "pool %s: out of memory", ps->path);
+	}
 
 	/* pass 1: slab pages (with the records they hold); kinds sane */
 	for (uint64_t p = 0; p < hwm; p++) {
@@ -360,7 +374,7 @@ pms_recover(struct pmemstore *ps)
 		case PMS_DESC_TAIL:
 			break; /* runs are settled from their records */
 		case PMS_DESC_VOLATILE:
-			if (fix_add(ps, &f, &ps->desc[p].w0, 0))
+			if (fix_add(ps, &f, &ps->desc[p].w0, 0, NO_PAGE))
 				goto out;
 			break;
 		case PMS_DESC_BAD:
@@ -388,7 +402,7 @@ pms_recover(struct pmemstore *ps)
 		}
 	}
 	/* pass 2: large objects */
-	if (settle_records(ps, &rs, used, &f))
+	if (settle_records(ps, &rs, used, inrun, &f))
 		goto out;
 	/* pass 3: free pages; orphaned run descriptors are cleared */
 	for (uint64_t p = 0; p < hwm;) {
@@ -402,8 +416,8 @@ pms_recover(struct pmemstore *ps)
 			unsigned t = PMS_DESC_TYPE(ps->desc[q].w0);
 
 			if ((t == PMS_DESC_HEAD || t == PMS_DESC_TAIL) &&
-			    (fix_add(ps, &f, &ps->desc[q].w0, 0) ||
-			     fix_add(ps, &f, &ps->desc[q].w1, 0)))
+			    (fix_add(ps, &f, &ps->desc[q].w0, 0, NO_PAGE) ||
+			     fix_add(ps, &f, &ps->desc[q].w1, 0, NO_PAGE)))
 				goto out;
 		}
 		if (pms_pages_add(&ps->pages, p, q - p)) {
@@ -420,6 +434,9 @@ pms_recover(struct pmemstore *ps)
 	/* every check passed: apply the repairs, one fence for all */
 	if (!ps->rdonly && f.n) {
 		for (size_t i = 0; i < f.n; i++) {
+			if (f.v[i].page != NO_PAGE &&
+			    used_test(inrun, f.v[i].page))
+				continue; /* that is a live object's data */
 			__atomic_store_n(f.v[i].word, f.v[i].value,
 					 __ATOMIC_RELAXED);
 			if (pms_flush(ps, f.v[i].word, 8))
@@ -430,6 +447,7 @@ pms_recover(struct pmemstore *ps)
 	ret = 0;
 out:
 	free(used);
+	free(inrun);
 	free(f.v);
 	free(rs.v);
 	return ret;
