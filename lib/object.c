@@ -177,9 +177,12 @@ publish_large(struct pmemstore *ps, struct pms_obj *o)
 		st64(&d[i].w0, PMS_DESC_TAIL_W0(i));
 	}
 	__atomic_fetch_or(&rd->w1, 1ULL << o->slot, __ATOMIC_RELEASE);
-	/* record, HEAD (+TAILs) and bit: live only if all three landed */
-	if (pms_flush(ps, r, sizeof(*r)) ||
-	    pms_flush(ps, d, o->npages * sizeof(*d)) ||
+	/*
+	 * Record, HEAD and bit: live only if all three landed.  TAILs are
+	 * not flushed: open derives them from the HEAD and rewrites any that
+	 * did not reach the media (a 64 MiB object would flush 4096 lines).
+	 */
+	if (pms_flush(ps, r, sizeof(*r)) || pms_flush(ps, d, sizeof(*d)) ||
 	    pms_flush(ps, rd, sizeof(*rd)))
 		return -1;
 	pms_drain(ps); /* durable: the object exists from here on */
@@ -396,7 +399,8 @@ unpublish(struct pmemstore *ps, struct pms_obj *o)
 			st64(&run[i].w0, 0);
 			st64(&run[i].w1, 0);
 		}
-		if (pms_flush(ps, run, o->npages * sizeof(*run)))
+		/* the HEAD only: open zeroes TAILs outside live runs */
+		if (pms_flush(ps, run, sizeof(*run)))
 			return -1;
 	} else {
 		check = &hdr_of(ps, page, o->slot)->check;
