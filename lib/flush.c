@@ -10,6 +10,7 @@
  * covering pages, durable when it returns, and a fence is a no-op.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <libpmem.h>
 
@@ -17,8 +18,102 @@
 #include "flush.h"
 #include "errors.h"
 
+/*
+ * Counting.  A locked read-modify-write after pmem_flush waits for the
+ * flush to complete (x86 orders clflushopt and clwb before locked
+ * instructions), which would turn every counted flush into a stall.  So
+ * each thread counts in its own block, with plain relaxed loads and
+ * stores (one writer), and pmemstore_stats() adds the blocks up.  A
+ * thread finds its block for a pool through a small cache keyed by the
+ * pool's unique id.
+ */
+#define CACHE 4
+
+static __thread struct {
+	uint64_t id;
+	struct pms_counters *c;
+} ctr_cache[CACHE];
+static __thread unsigned ctr_victim;
+static __thread char ctr_self; /* its address identifies the thread */
+
+/* counters_slow -- find or make this thread's block for ps */
+static struct pms_counters *
+counters_slow(struct pmemstore *ps)
+{
+	struct pms_counters *c;
+
+	pthread_mutex_lock(&ps->ctr_lock);
+	for (c = ps->ctrs; c; c = c->next)
+		if (c->owner == &ctr_self)
+			break;
+	if (c == NULL && (c = aligned_alloc(64, sizeof(*c))) != NULL) {
+		memset(c, 0, sizeof(*c));
+		c->owner = &ctr_self;
+		c->next = ps->ctrs;
+		ps->ctrs = c;
+	}
+	pthread_mutex_unlock(&ps->ctr_lock);
+	if (c) {
+		unsigned v = ctr_victim++ % CACHE;
+
+		ctr_cache[v].id = ps->id;
+		ctr_cache[v].c = c;
+	}
+	return c;
+}
+
+/* counters -- this thread's block for ps (NULL: out of memory) */
+static inline struct pms_counters *
+counters(struct pmemstore *ps)
+{
+	for (unsigned i = 0; i < CACHE; i++)
+		if (ctr_cache[i].id == ps->id)
+			return ctr_cache[i].c;
+	return counters_slow(ps);
+}
+
+/* bump -- add to a counter only this thread writes */
+static inline void
+bump(uint64_t *x, uint64_t n)
+{
+	__atomic_store_n(x, __atomic_load_n(x, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
 #define ADD(ps, field, n)                                                      \
-	__atomic_fetch_add(&(ps)->ctr.field, (n), __ATOMIC_RELAXED)
+	do {                                                                   \
+		struct pms_counters *c_ = counters(ps);                        \
+		if (c_)                                                        \
+			bump(&c_->field, (n));                                 \
+	} while (0)
+
+/* pms_counters_sum -- every thread's counts for ps, added up */
+void
+pms_counters_sum(struct pmemstore *ps, struct pms_counters *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	pthread_mutex_lock(&ps->ctr_lock);
+	for (struct pms_counters *c = ps->ctrs; c; c = c->next) {
+		sum->flushes += __atomic_load_n(&c->flushes, __ATOMIC_RELAXED);
+		sum->lines += __atomic_load_n(&c->lines, __ATOMIC_RELAXED);
+		sum->fences += __atomic_load_n(&c->fences, __ATOMIC_RELAXED);
+		sum->msyncs += __atomic_load_n(&c->msyncs, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&ps->ctr_lock);
+}
+
+/* pms_counters_free -- at close; caches keyed by the dead id never match */
+void
+pms_counters_free(struct pmemstore *ps)
+{
+	struct pms_counters *c = ps->ctrs, *n;
+
+	for (; c; c = n) {
+		n = c->next;
+		free(c);
+	}
+	ps->ctrs = NULL;
+}
 
 /* nlines -- cache lines covering [addr, addr + len) */
 static uint64_t

@@ -131,6 +131,8 @@ pool_free(struct pmemstore *ps)
 	}
 	if (ps->fd >= 0)
 		close(ps->fd);
+	pms_counters_free(ps);
+	pthread_mutex_destroy(&ps->ctr_lock);
 	free(ps->path);
 	free(ps);
 }
@@ -145,7 +147,11 @@ pool_new(const char *path)
 		pms_err(ENOMEM, "out of memory");
 		return NULL;
 	}
+	static uint64_t next_id;
+
 	ps->fd = -1;
+	ps->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+	pthread_mutex_init(&ps->ctr_lock, NULL);
 	ps->path = strdup(path);
 	pms_pages_init(&ps->pages);
 	pms_slab_init(ps);
@@ -617,10 +623,13 @@ pmemstore_stats(struct pmemstore *ps, struct pmemstore_stats *st)
 	st->pages_used = st->pages_total - st->pages_free;
 	st->objects = __atomic_load_n(&ps->objects, __ATOMIC_RELAXED);
 	st->bytes = __atomic_load_n(&ps->bytes, __ATOMIC_RELAXED);
-	st->flushes = __atomic_load_n(&ps->ctr.flushes, __ATOMIC_RELAXED);
-	st->flushed_lines = __atomic_load_n(&ps->ctr.lines, __ATOMIC_RELAXED);
-	st->fences = __atomic_load_n(&ps->ctr.fences, __ATOMIC_RELAXED);
-	st->msyncs = __atomic_load_n(&ps->ctr.msyncs, __ATOMIC_RELAXED);
+	struct pms_counters sum;
+
+	pms_counters_sum(ps, &sum);
+	st->flushes = sum.flushes;
+	st->flushed_lines = sum.lines;
+	st->fences = sum.fences;
+	st->msyncs = sum.msyncs;
 	return 0;
 }
 

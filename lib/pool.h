@@ -15,13 +15,18 @@
 #include "slab.h"
 #include "index.h"
 
-/* persistence counters, read by pmemstore_stats() */
+/*
+ * persistence counters, read by pmemstore_stats(): one block per thread
+ * that used the pool, written by that thread only (see flush.c)
+ */
 struct pms_counters {
 	uint64_t flushes;
 	uint64_t lines;
 	uint64_t fences;
 	uint64_t msyncs;
-};
+	const void *owner; /* the thread's identity: a TLS address */
+	struct pms_counters *next;
+} __attribute__((aligned(64)));
 
 struct pmemstore {
 	char *path;
@@ -44,7 +49,9 @@ struct pmemstore {
 	struct pms_slab_class classes[PMS_NCLASSES];
 	struct pms_index index;
 
-	struct pms_counters ctr __attribute__((aligned(64)));
+	uint64_t id; /* unique per handle: keys the threads' counter caches */
+	pthread_mutex_t ctr_lock;
+	struct pms_counters *ctrs; /* every thread's block */
 	uint64_t objects __attribute__((aligned(64)));
 	uint64_t bytes;
 };

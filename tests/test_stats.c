@@ -10,6 +10,7 @@
  * persist, persist_flush, persist_fence, persist_memcpy, persist_memset.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "common.h"
@@ -539,7 +540,73 @@ out:
 	test_pool_remove(path);
 }
 
+/* counting threads: each allocates and frees its own objects */
+#define CT_THREADS 4
+#define CT_OPS 2000
+
+static struct pmemstore *Ct_pool;
+static int Ct_fail;
+
+static void *
+count_thread(void *arg)
+{
+	uuid_t id;
+
+	(void)arg;
+	for (int i = 0; i < CT_OPS; i++) {
+		test_uuid(id);
+		if (persist_alloc(Ct_pool, id, 64, 0) == NULL ||
+		    persist_free(Ct_pool, id) != 0)
+			__atomic_store_n(&Ct_fail, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/*
+ * test_counts_across_threads -- counters are kept per thread and summed:
+ * the sum is exact (on the pmem path, one fence per alloc and per free)
+ */
+static void
+test_counts_across_threads(void)
+{
+	char *path = test_pool_path("stats_threads");
+	pthread_t th[CT_THREADS];
+	struct pmemstore_stats a, b;
+	uuid_t id;
+
+	Ct_pool = EXPECT_PTR(pmemstore_create(path, 64 * MIB, 0600));
+	if (Ct_pool == NULL)
+		goto out;
+	/* warm up this thread's counters and the first slab page */
+	test_uuid(id);
+	CU_ASSERT_PTR_NOT_NULL(persist_alloc(Ct_pool, id, 64, 0));
+	EXPECT_OK(persist_free(Ct_pool, id));
+	a = get_stats(Ct_pool);
+	for (uintptr_t t = 0; t < CT_THREADS; t++)
+		CU_ASSERT_EQUAL(
+			pthread_create(&th[t], NULL, count_thread, (void *)t),
+			0);
+	for (int t = 0; t < CT_THREADS; t++)
+		pthread_join(th[t], NULL);
+	b = get_stats(Ct_pool);
+	CU_ASSERT_EQUAL(Ct_fail, 0);
+	CU_ASSERT_EQUAL(b.objects, 0);
+	if (pmemstore_is_pmem(Ct_pool)) {
+		CU_ASSERT_EQUAL(b.fences - a.fences,
+				(uint64_t)2 * CT_THREADS * CT_OPS);
+		CU_ASSERT_EQUAL(b.flushed_lines - a.flushed_lines,
+				(uint64_t)4 * CT_THREADS * CT_OPS);
+	} else {
+		CU_ASSERT_EQUAL(b.msyncs - a.msyncs,
+				(uint64_t)4 * CT_THREADS * CT_OPS);
+	}
+	EXPECT_OK(pmemstore_close(Ct_pool));
+out:
+	test_pool_remove(path);
+}
+
 static CU_TestInfo stats_tests[] = {
+	{"counts_across_threads", test_counts_across_threads},
 	{"space_counters", test_space_counters},
 	{"cost", test_cost},
 	{"helpers", test_helpers},
