@@ -238,7 +238,7 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 	struct pms_stripe *st;
 	struct pms_obj *o;
 	void *ptr;
-	int ret;
+	int ret, err;
 
 	if (check_ps(ps, id, 1))
 		return NULL;
@@ -283,7 +283,7 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 		goto fail;
 	ptr = obj_addr(ps, o);
 	if (flags & PERSIST_ZERO) {
-		/* content durable before the publication's fence orders it */
+		/* zeroes durable (first fence) before the header can land */
 		if (pms_memset_nodrain(ps, ptr, 0, size))
 			goto fail_unreserve;
 		pms_drain(ps);
@@ -320,15 +320,13 @@ fail_unreserve:
 		__atomic_store_n(&ps->broken, 1, __ATOMIC_RELEASE);
 	else
 		unreserve(ps, o);
-fail : {
-	int err = errno;
-
+fail:
+	err = errno;
 	pthread_mutex_lock(&st->lock);
 	pms_index_remove(st, o);
 	pthread_mutex_unlock(&st->lock);
 	free(o);
 	errno = err;
-}
 	return NULL;
 }
 

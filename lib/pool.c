@@ -102,9 +102,9 @@ pms_hwm_extend(struct pmemstore *ps, uint64_t end)
 		zeroed = 1;
 		i = j;
 	}
+	/* the zeroed descriptors are durable before the mark covers them */
 	if (zeroed)
-		pms_drain(
-			ps); /* descriptors zero before the mark covers them */
+		pms_drain(ps);
 	for (int c = 0; c < 2; c++) {
 		__atomic_store_n(&ps->sbp[c]->hwm, n, __ATOMIC_RELAXED);
 		if (pms_flush(ps, &ps->sbp[c]->hwm, 8))
@@ -137,6 +137,9 @@ pool_free(struct pmemstore *ps)
 	free(ps);
 }
 
+/* handle ids, never reused: key the threads' counter caches (flush.c) */
+static uint64_t next_id;
+
 /* pool_new -- an empty handle for path */
 static struct pmemstore *
 pool_new(const char *path)
@@ -147,8 +150,6 @@ pool_new(const char *path)
 		pms_err(ENOMEM, "out of memory");
 		return NULL;
 	}
-	static uint64_t next_id;
-
 	ps->fd = -1;
 	ps->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
 	pthread_mutex_init(&ps->ctr_lock, NULL);
@@ -395,6 +396,7 @@ pmemstore_open(const char *path, unsigned flags)
 	struct pmemstore *ps;
 	struct stat st;
 	uint64_t fsize = 0;
+	int err;
 
 	if (path == NULL) {
 		pms_err(EINVAL, "pool path is NULL");
@@ -410,8 +412,7 @@ pmemstore_open(const char *path, unsigned flags)
 	ps->rdonly = !!(flags & PMEMSTORE_RDONLY);
 	ps->fd = open(path, (ps->rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (ps->fd < 0) {
-		int err = errno;
-
+		err = errno;
 		if (err == EISDIR)
 			pms_err(EISDIR, "pool %s: is a directory", path);
 		else
@@ -436,13 +437,11 @@ pmemstore_open(const char *path, unsigned flags)
 	if (attach(ps, fsize))
 		goto fail;
 	return ps;
-fail : {
-	int err = errno;
-
+fail:
+	err = errno;
 	pool_free(ps);
 	errno = err;
 	return NULL;
-}
 }
 
 /* sync_dir -- make a new file's directory entry durable */
@@ -517,7 +516,7 @@ pmemstore_create(const char *path, size_t size, mode_t mode)
 {
 	struct pmemstore *ps;
 	struct stat st;
-	int created = 0;
+	int created = 0, err;
 	uint64_t fsize = 0;
 
 	if (path == NULL) {
@@ -547,8 +546,7 @@ pmemstore_create(const char *path, size_t size, mode_t mode)
 		created = ps->fd >= 0;
 	}
 	if (ps->fd < 0) {
-		int err = errno;
-
+		err = errno;
 		pms_err(err, "pool %s: cannot create: %s", path, strerror(err));
 		goto fail;
 	}
@@ -582,15 +580,13 @@ pmemstore_create(const char *path, size_t size, mode_t mode)
 	if (attach(ps, fsize))
 		goto fail;
 	return ps;
-fail : {
-	int err = errno;
-
+fail:
+	err = errno;
 	if (created)
 		unlink(path);
 	pool_free(ps);
 	errno = err;
 	return NULL;
-}
 }
 
 /* pmemstore_close -- public: close a pool; everything is durable already */

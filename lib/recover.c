@@ -21,7 +21,9 @@
  *   - a record whose HEAD does not point back at it (or vice versa): an
  *     incomplete allocation or free of a large object; the bit is cleared,
  *     the check and the orphaned HEAD/TAIL descriptors zeroed;
- *   - TAIL descriptors of a live run that are wrong: rewritten.
+ *   - TAIL descriptors, never flushed (object.c): those of a live run
+ *     that did not reach the media are rewritten, those outside any live
+ *     run zeroed.
  * A scrub of a check word inside a page is dropped when that page turns
  * out to lie in a live run: a slab page given back and then taken by a
  * run whose TAIL descriptor did not land still reads as an empty slab, but
