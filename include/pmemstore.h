@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define PMEMSTORE_MAJOR_VERSION 1
-#define PMEMSTORE_MINOR_VERSION 0
+#define PMEMSTORE_MINOR_VERSION 1
 
 struct pmemstore;
 
@@ -84,6 +84,34 @@ struct pmemstore_stats {
 
 PMEMSTORE_API int pmemstore_stats(struct pmemstore *ps,
 				  struct pmemstore_stats *st);
+
+/* offline check and repair of a pool that is not open (since 1.1) */
+#define PMEMSTORE_CHECK_REPAIR (1U << 0) /* fix what loses no live object */
+
+/* what a finding concerns */
+#define PMEMSTORE_FINDING_FORMAT 1     /* not a pool, or a format not known */
+#define PMEMSTORE_FINDING_SUPERBLOCK 2 /* a superblock copy is damaged */
+#define PMEMSTORE_FINDING_DESCRIPTOR 3 /* a malformed page descriptor */
+#define PMEMSTORE_FINDING_SLAB 4       /* slab occupancy against headers */
+#define PMEMSTORE_FINDING_RUN 5	       /* a large object's record and run */
+#define PMEMSTORE_FINDING_BOUNDS 6     /* an offset or length out of bounds */
+#define PMEMSTORE_FINDING_DUPLICATE 7  /* one UUID, two live objects */
+#define PMEMSTORE_FINDING_OVERLAP 8    /* two objects share a page */
+#define PMEMSTORE_FINDING_INCOMPLETE 9 /* an alloc or free a crash cut short */
+#define PMEMSTORE_FINDING_ORPHAN 10    /* pages in use by no live object */
+
+struct pmemstore_finding {
+	unsigned kind;	     /* PMEMSTORE_FINDING_* */
+	int repairable;	     /* REPAIR can fix it, losing no live object */
+	int repaired;	     /* REPAIR was given and fixed it */
+	uint64_t offset;     /* pool offset of the structure concerned */
+	const char *message; /* a sentence; valid during the callback only */
+};
+
+PMEMSTORE_API int pmemstore_check(const char *path, unsigned flags);
+PMEMSTORE_API int pmemstore_check_report(
+	const char *path, unsigned flags,
+	int (*report)(const struct pmemstore_finding *f, void *arg), void *arg);
 
 /* durability of the application's own stores */
 PMEMSTORE_API void persist_flush(struct pmemstore *ps, const void *addr,
