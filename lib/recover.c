@@ -427,6 +427,15 @@ pms_recover(struct pmemstore *ps)
 			    (fix_add(ps, &f, &ps->desc[q].w0, 0, NO_PAGE) ||
 			     fix_add(ps, &f, &ps->desc[q].w1, 0, NO_PAGE)))
 				goto out;
+			/*
+			 * a FREE page's w1 left by such a repair cut short
+			 * (w0 landed, w1 not): zeroed, or every later open
+			 * would find something to repair
+			 */
+			if (t == PMS_DESC_FREE && ps->desc[q].w0 == 0 &&
+			    ps->desc[q].w1 != 0 &&
+			    fix_add(ps, &f, &ps->desc[q].w1, 0, NO_PAGE))
+				goto out;
 		}
 		if (pms_pages_add(&ps->pages, p, q - p)) {
 			pms_err(ENOMEM, "pool %s: out of memory", ps->path);
