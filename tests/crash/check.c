@@ -642,8 +642,7 @@ check_image(uint64_t no, char *why, size_t wl)
 	pmemstore_close(ps);
 
 	/* I6 */
-	if (pmemstore_check(img_path, 0) != 0 &&
-	    !(errno == ENOSYS && opt.allow_nocheck))
+	if (pmemstore_check(img_path, 0) != 0)
 		FAIL("I6: pmemstore_check fails on the recovered pool: %s",
 		     pmemstore_errormsg());
 

@@ -156,7 +156,6 @@ usage(void)
 		"  --keep DIR        keep the image of each violation\n"
 		"  --dump DIR --dump-every K  write every K-th image\n"
 		"  --dir DIR         pools and images ($PMEMSTORE_TEST_DIR)\n"
-		"  --allow-nocheck   tolerate pmemstore_check's ENOSYS\n"
 		"  -v                every violation, and progress\n");
 	exit(2);
 }
@@ -180,7 +179,6 @@ main(int argc, char **argv)
 		{"dump", required_argument, NULL, 'd'},
 		{"dump-every", required_argument, NULL, 'D'},
 		{"dir", required_argument, NULL, 'r'},
-		{"allow-nocheck", no_argument, NULL, 'a'},
 		{"list", no_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -256,9 +254,6 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			opt.dir = optarg;
-			break;
-		case 'a':
-			opt.allow_nocheck = 1;
 			break;
 		case 'l':
 			for (int w = 0; workloads[w].name; w++)

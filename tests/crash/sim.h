@@ -35,7 +35,6 @@ struct options {
 	uint64_t dump_every; /* --dump-every K */
 	uint64_t i7_every;   /* nested recovery crash: every K-th image */
 	uint64_t i9_every;   /* refill check: every K-th image */
-	int allow_nocheck;   /* pmemstore_check ENOSYS tolerated */
 	int verbose;
 	const char *dir; /* pools and images */
 	const char *only;
