@@ -157,7 +157,8 @@ list_objects(struct pmemstore *ps, struct lives *l, uint8_t *base)
 	l->base = base;
 	if (pmemstore_foreach(ps, collect, l))
 		abort();
-	qsort(l->v, l->n, sizeof(*l->v), cmp_id);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_id);
 }
 
 /* same_objects -- two lists equal? */
@@ -379,7 +380,8 @@ check_open(struct pmemstore *ps, struct lives *l, char *why, size_t wl)
 		(const struct pms_desc *)(img_base + PMS_DESC_OFF);
 	uint64_t used = 0;
 
-	qsort(l->v, l->n, sizeof(*l->v), cmp_off);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_off);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct live *o = &l->v[i];
 		uint64_t p;
@@ -446,7 +448,8 @@ check_open(struct pmemstore *ps, struct lives *l, char *why, size_t wl)
 		FAIL("I3: %llu pages in use, the live objects need %llu",
 		     (unsigned long long)st.pages_used,
 		     (unsigned long long)used);
-	qsort(l->v, l->n, sizeof(*l->v), cmp_id);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_id);
 	free(slabs);
 	free(runs);
 	return 0;
