@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -377,10 +378,19 @@ main(int argc, char **argv)
 	       (unsigned long long)tot.nested_images,
 	       (unsigned long long)tot.i9_images, secs,
 	       secs > 0 ? (double)tot.images / secs : 0.0);
+	struct rusage ru;
+	double cpu = 0;
+
+	if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+		cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+		      ((double)ru.ru_utime.tv_usec +
+		       (double)ru.ru_stime.tv_usec) /
+			      1e6;
 	printf("crash points: %llu, crash images: %llu, violations: %llu "
-	       "(%.1f s)\n",
+	       "(%.1f s; %.1f CPU s, %.0f images per CPU second)\n",
 	       (unsigned long long)tot.points, (unsigned long long)tot.images,
-	       (unsigned long long)tot.violations, secs);
+	       (unsigned long long)tot.violations, secs, cpu,
+	       cpu > 0 ? (double)tot.images / cpu : 0.0);
 	if (bad)
 		return 2;
 	if (opt.expect) {
