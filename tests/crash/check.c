@@ -73,9 +73,18 @@ pat_ok(const void *src, size_t n, const uint8_t *id)
 	const uint8_t *d = src;
 
 	memcpy(&s, id, 8);
-	for (size_t i = 0; i < n; i += 8) {
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, d + i, 8);
+		if (x != splitmix(s + i))
+			return 0;
+	}
+	if (i < n) {
 		w = splitmix(s + i);
-		if (memcmp(d + i, &w, n - i < 8 ? n - i : 8))
+		if (memcmp(d + i, &w, n - i))
 			return 0;
 	}
 	return 1;
