@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,17 @@ struct shared {
 
 static struct shared *sh;
 static unsigned printed;
+static volatile sig_atomic_t interrupted;
+
+/* on_signal -- SIGINT/SIGTERM to the parent: stop, and report so far */
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+	if (sh)
+		sh->stop = 1;
+}
 
 /* rng_next -- splitmix64 */
 uint64_t
@@ -312,16 +324,20 @@ main(int argc, char **argv)
 			return 2;
 		}
 		if (pids[w] == 0) {
+			signal(SIGINT, SIG_IGN); /* the parent stops us */
 			worker = w;
 			run_worker();
 			_exit(0);
 		}
 	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	for (int w = 0; w < nworkers; w++) {
-		int st;
+		int st, r;
 
-		if (waitpid(pids[w], &st, 0) < 0 || !WIFEXITED(st) ||
-		    WEXITSTATUS(st) != 0) {
+		while ((r = waitpid(pids[w], &st, 0)) < 0 && errno == EINTR)
+			;
+		if (r < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 			fprintf(stderr, "crashsim: worker %d failed (%s %d)\n",
 				w, WIFSIGNALED(st) ? "signal" : "status",
 				WIFSIGNALED(st) ? WTERMSIG(st)
@@ -391,6 +407,8 @@ main(int argc, char **argv)
 	       (unsigned long long)tot.points, (unsigned long long)tot.images,
 	       (unsigned long long)tot.violations, secs, cpu,
 	       cpu > 0 ? (double)tot.images / cpu : 0.0);
+	if (interrupted)
+		printf("interrupted: the figures above are those so far\n");
 	if (bad)
 		return 2;
 	if (opt.expect) {
@@ -401,6 +419,8 @@ main(int argc, char **argv)
 		printf("expected a violation, found none\n");
 		return 1;
 	}
+	if (interrupted)
+		return tot.violations ? 1 : 3;
 	if (opt.target && tot.images < opt.target) {
 		printf("fewer images than -n %llu\n",
 		       (unsigned long long)opt.target);
