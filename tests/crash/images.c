@@ -437,7 +437,7 @@ crash_point(int at_flush)
 	struct pick *pk;
 	uint64_t prod = 1;
 
-	(void)at_flush;
+	cp_at_flush = at_flush;
 	if (*stop_all)
 		return;
 	in_check = 1;

@@ -32,6 +32,7 @@ int worker, nworkers = 1;
 volatile int *stop_all;
 const char *cur_wl = "";
 uint64_t cp_no, img_no;
+int cp_at_flush;
 
 struct shared {
 	int stop;
@@ -72,9 +73,10 @@ report_violation(const char *what, const char *subset)
 		snprintf(cur->first, sizeof(cur->first), "%s", what);
 	if (printed++ < 20 || opt.verbose)
 		fprintf(stderr,
-			"VIOLATION workload %s, crash point %llu (%s), image "
-			"%llu\n  %s\n  image: %s\n",
-			cur_wl, (unsigned long long)cp_no, orc.op,
+			"VIOLATION workload %s, crash point %llu (at a %s in "
+			"%s), image %llu\n  %s\n  image: %s\n",
+			cur_wl, (unsigned long long)cp_no,
+			cp_at_flush ? "flush" : "fence", orc.op,
 			(unsigned long long)(img_no - 1), what, subset);
 	if (opt.expect)
 		*stop_all = 1;

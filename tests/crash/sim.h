@@ -168,6 +168,7 @@ extern int worker, nworkers;
 extern volatile int *stop_all;
 extern const char *cur_wl;
 extern uint64_t cp_no;	/* crash points of this workload so far */
+extern int cp_at_flush; /* the current crash point is a flush, not a fence */
 extern uint64_t img_no; /* images of the run so far (all workers agree) */
 
 uint64_t rng_next(uint64_t *s);
