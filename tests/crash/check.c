@@ -143,6 +143,7 @@ collect(const uuid_t id, void *ptr, size_t size, void *arg)
 	return 0;
 }
 
+/* cmp_id -- order live objects by UUID */
 static int
 cmp_id(const void *a, const void *b)
 {
@@ -150,6 +151,7 @@ cmp_id(const void *a, const void *b)
 		      ((const struct live *)b)->id, 16);
 }
 
+/* cmp_off -- order live objects by offset */
 static int
 cmp_off(const void *a, const void *b)
 {
@@ -241,6 +243,7 @@ out:
 /* the fill of I9, on an open pool: counts per size, and pages left */
 static const size_t fill_sizes[4] = {2 << 20, 64 << 10, 4 << 10, 64};
 
+/* do_fill -- the I9 fill on an open pool: counts per size, pages left */
 static int
 do_fill(struct pmemstore *ps, struct fill_counts *fc, char *why, size_t wl)
 {

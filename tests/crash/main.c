@@ -82,6 +82,7 @@ report_violation(const char *what, const char *subset)
 		*stop_all = 1;
 }
 
+/* now -- monotonic seconds */
 static double
 now(void)
 {
@@ -148,6 +149,7 @@ run_worker(void)
 	unlink(img_path);
 }
 
+/* usage -- the options, then exit 2 */
 static void
 usage(void)
 {
@@ -175,6 +177,7 @@ usage(void)
 	exit(2);
 }
 
+/* main -- parse options, fork the workers, add up and print */
 int
 main(int argc, char **argv)
 {

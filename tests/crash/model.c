@@ -233,6 +233,7 @@ on_fence(void)
 
 /* ---- the interposed libpmem entry points ---- */
 
+/* pmem_flush -- interposed: flush, then snapshot the lines */
 void
 pmem_flush(const void *addr, size_t len)
 {
@@ -244,6 +245,7 @@ pmem_flush(const void *addr, size_t len)
 	on_flush(addr, len);
 }
 
+/* pmem_deep_flush -- interposed: as pmem_flush */
 void
 pmem_deep_flush(const void *addr, size_t len)
 {
@@ -255,6 +257,7 @@ pmem_deep_flush(const void *addr, size_t len)
 	on_flush(addr, len);
 }
 
+/* pmem_drain -- interposed: crash point, lines durable, then fence */
 void
 pmem_drain(void)
 {
@@ -266,6 +269,7 @@ pmem_drain(void)
 	f();
 }
 
+/* pmem_persist -- interposed: flush + drain, both seen */
 void
 pmem_persist(const void *addr, size_t len)
 {
@@ -273,6 +277,7 @@ pmem_persist(const void *addr, size_t len)
 	pmem_drain();
 }
 
+/* pmem_deep_drain -- interposed: a fence */
 int
 pmem_deep_drain(const void *addr, size_t len)
 {
@@ -282,6 +287,7 @@ pmem_deep_drain(const void *addr, size_t len)
 	return 0;
 }
 
+/* pmem_deep_persist -- interposed: flush + fence */
 int
 pmem_deep_persist(const void *addr, size_t len)
 {
@@ -300,6 +306,7 @@ after_copy(void *dst, size_t len, unsigned flags)
 		pmem_drain();
 }
 
+/* pmem_memcpy -- interposed: copy, then flush/fence as the flags say */
 void *
 pmem_memcpy(void *dst, const void *src, size_t len, unsigned flags)
 {
@@ -312,6 +319,7 @@ pmem_memcpy(void *dst, const void *src, size_t len, unsigned flags)
 	return dst;
 }
 
+/* pmem_memmove -- interposed: move, then flush/fence as the flags say */
 void *
 pmem_memmove(void *dst, const void *src, size_t len, unsigned flags)
 {
@@ -324,6 +332,7 @@ pmem_memmove(void *dst, const void *src, size_t len, unsigned flags)
 	return dst;
 }
 
+/* pmem_memset -- interposed: set, then flush/fence as the flags say */
 void *
 pmem_memset(void *dst, int c, size_t len, unsigned flags)
 {
@@ -336,42 +345,49 @@ pmem_memset(void *dst, int c, size_t len, unsigned flags)
 	return dst;
 }
 
+/* pmem_memcpy_persist -- interposed: memcpy with flush and fence */
 void *
 pmem_memcpy_persist(void *dst, const void *src, size_t len)
 {
 	return pmem_memcpy(dst, src, len, 0);
 }
 
+/* pmem_memcpy_nodrain -- interposed: memcpy with flush, no fence */
 void *
 pmem_memcpy_nodrain(void *dst, const void *src, size_t len)
 {
 	return pmem_memcpy(dst, src, len, PMEM_F_MEM_NODRAIN);
 }
 
+/* pmem_memmove_persist -- interposed: memmove with flush and fence */
 void *
 pmem_memmove_persist(void *dst, const void *src, size_t len)
 {
 	return pmem_memmove(dst, src, len, 0);
 }
 
+/* pmem_memmove_nodrain -- interposed: memmove with flush, no fence */
 void *
 pmem_memmove_nodrain(void *dst, const void *src, size_t len)
 {
 	return pmem_memmove(dst, src, len, PMEM_F_MEM_NODRAIN);
 }
 
+/* pmem_memset_persist -- interposed: memset with flush and fence */
 void *
 pmem_memset_persist(void *dst, int c, size_t len)
 {
 	return pmem_memset(dst, c, len, 0);
 }
 
+/* pmem_memset_nodrain -- interposed: memset with flush, no fence */
 void *
 pmem_memset_nodrain(void *dst, int c, size_t len)
 {
 	return pmem_memset(dst, c, len, PMEM_F_MEM_NODRAIN);
 }
 
+/* pmem_map_file -- interposed: map, and attach a model to the pool or image */
 void *
 pmem_map_file(const char *path, size_t len, int flags, mode_t mode,
 	      size_t *mapped_lenp, int *is_pmemp)
@@ -402,6 +418,7 @@ pmem_map_file(const char *path, size_t len, int flags, mode_t mode,
 	return p;
 }
 
+/* pmem_unmap -- interposed: detach the mapping's model, unmap */
 int
 pmem_unmap(void *addr, size_t len)
 {

@@ -120,6 +120,7 @@ new_obj(uint64_t size)
 	return m;
 }
 
+/* init_cb -- persist_alloc_init callback: the UUID's pattern */
 static int
 init_cb(void *ptr, size_t size, void *arg)
 {
@@ -216,6 +217,7 @@ live_at(uint64_t k)
 	return -1;
 }
 
+/* nlive -- the number of present objects */
 static uint64_t
 nlive(void)
 {
