@@ -94,6 +94,9 @@ struct ck {
 	size_t nsv, capsv;
 
 	const uint8_t *base; /* the read-only mapping */
+	int fd;		     /* the file, for pread; -1 on device-dax */
+	int ioerr;	     /* a pread failed (errno) */
+	uint8_t pbuf[PMS_PAGE_SIZE] __attribute__((aligned(64)));
 	size_t map_len;
 	uint64_t fsize;
 
@@ -221,10 +224,31 @@ page_off(const struct ck *k, uint64_t p)
 	return k->data_off + (p << PMS_PAGE_SHIFT);
 }
 
-static inline const uint8_t *
-page_at(const struct ck *k, uint64_t p)
+/*
+ * page_head -- the first len bytes of data page p (its header array).  A
+ * regular file is read with pread: a slab page is read once and the
+ * mapping would fault it in (with its neighbours) and tear it down again,
+ * which costs more.  A device-dax node has no read(), so it is read
+ * through the mapping.  NULL (k->ioerr set) when the read fails.
+ */
+static const uint8_t *
+page_head(struct ck *k, uint64_t p, size_t len)
 {
-	return k->base + page_off(k, p);
+	size_t done = 0;
+
+	if (k->fd < 0)
+		return k->base + page_off(k, p);
+	while (done < len) {
+		ssize_t n = pread(k->fd, k->pbuf + done, len - done,
+				  (off_t)(page_off(k, p) + done));
+
+		if (n <= 0) {
+			k->ioerr = n < 0 ? errno : EIO;
+			return NULL;
+		}
+		done += (size_t)n;
+	}
+	return k->pbuf;
 }
 
 /* slot_mask -- the occupancy bits a class has */
@@ -459,7 +483,10 @@ static int
 scan_small(struct ck *k, uint64_t p, unsigned cls, uint64_t bits)
 {
 	const struct pms_class *c = &ck_classes[cls];
-	const uint8_t *pg = page_at(k, p);
+	const uint8_t *pg = page_head(k, p, c->nslots * PMS_HDR_SIZE);
+
+	if (pg == NULL)
+		return -1;
 
 	for (unsigned i = 0; i < c->nslots && !k->stop; i++) {
 		struct pms_obj_hdr h;
@@ -509,7 +536,10 @@ scan_small(struct ck *k, uint64_t p, unsigned cls, uint64_t bits)
 static int
 scan_records(struct ck *k, uint64_t p, uint64_t bits)
 {
-	const uint8_t *pg = page_at(k, p);
+	const uint8_t *pg = page_head(k, p, PMS_PAGE_SIZE);
+
+	if (pg == NULL)
+		return -1;
 
 	for (unsigned i = 0; i < 64 && !k->stop; i++) {
 		struct pms_record r;
@@ -816,9 +846,14 @@ report_stale(struct ck *k, uint64_t p)
 {
 	struct pms_desc d = desc_at(k, p);
 	unsigned cls = PMS_DESC_SLAB_CLASS(d.w0);
-	const uint8_t *pg = page_at(k, p);
+	const uint8_t *pg =
+		page_head(k, p,
+			  ck_classes[cls].nslots * (cls == PMS_CLASS_RECORD
+							    ? PMS_RECORD_SIZE
+							    : PMS_HDR_SIZE));
 
-	for (unsigned i = 0; i < ck_classes[cls].nslots && !k->stop; i++) {
+	for (unsigned i = 0; pg && i < ck_classes[cls].nslots && !k->stop;
+	     i++) {
 		if ((d.w1 >> i) & 1)
 			continue;
 		if (cls == PMS_CLASS_RECORD) {
@@ -893,7 +928,7 @@ pass3(struct ck *k)
 
 	if (k->nrg > 1)
 		qsort(k->rg, k->nrg, sizeof(*k->rg), range_cmp);
-	for (uint64_t p = 0; p < k->hwm && !k->stop; p++) {
+	for (uint64_t p = 0; p < k->hwm && !k->stop && !k->ioerr; p++) {
 		int orphan = 0;
 
 		if (bit_test(k->stale, p) && !bit_test(k->inrun, p))
@@ -959,6 +994,7 @@ check_fd(struct ck *k, int fd)
 			       strerror(errno));
 	if (S_ISDIR(st.st_mode))
 		return pms_err(EISDIR, "pool %s: is a directory", k->path);
+	k->fd = S_ISREG(st.st_mode) ? fd : -1;
 	if (S_ISREG(st.st_mode))
 		k->fsize = (uint64_t)st.st_size;
 	else if (!S_ISCHR(st.st_mode))
@@ -991,12 +1027,15 @@ check_fd(struct ck *k, int fd)
 		k->nomem = 1;
 		return pms_err(ENOMEM, "pool %s: out of memory", k->path);
 	}
-	if (pass1(k) || k->stop || settle(k) || k->stop || walk_runs(k) ||
-	    k->stop || duplicates(k) || k->stop)
-		return k->nomem ? -1 : 0;
-	pass3(k);
-	return k->nomem ? pms_err(ENOMEM, "pool %s: out of memory", k->path)
-			: 0;
+	if (!(pass1(k) || k->stop || settle(k) || k->stop || walk_runs(k) ||
+	      k->stop || duplicates(k) || k->stop))
+		pass3(k);
+	if (k->nomem)
+		return pms_err(ENOMEM, "pool %s: out of memory", k->path);
+	if (k->ioerr)
+		return pms_err(k->ioerr, "pool %s: cannot read: %s", k->path,
+			       strerror(k->ioerr));
+	return 0;
 }
 
 /*

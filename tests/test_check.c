@@ -1350,6 +1350,76 @@ test_random_damage(void)
 	test_pool_remove(path);
 }
 
+/* ---- cost ---- */
+
+static int
+dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* median_check_us -- median time of a clean pmemstore_check, in us */
+static double
+median_check_us(const char *path)
+{
+	enum { RUNS = 21 };
+	double t[RUNS];
+
+	for (int i = 0; i < RUNS; i++) {
+		double t0 = now_ms();
+
+		CU_ASSERT_EQUAL(pmemstore_check(path, 0), 0);
+		t[i] = (now_ms() - t0) * 1000.0;
+	}
+	qsort(t, RUNS, sizeof(t[0]), dbl_cmp);
+	return t[RUNS / 2];
+}
+
+/*
+ * test_timing -- the cost of a check: a fresh 8 MiB pool, and a pool of
+ * 10,000 objects (70% of 1 to 2016 bytes, 30% of 2 KiB to 64 KiB).  The
+ * figures are printed; the bound asserted is loose (the check must stay
+ * in the milliseconds: it runs on every crash image).
+ */
+static void
+test_timing(void)
+{
+	enum { N = 10000 };
+	char *path = test_pool_path("ck_time");
+	struct pmemstore *ps = pmemstore_create(path, 8 * MIB, 0600);
+	uint64_t rng = test_seed();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ps);
+	pmemstore_close(ps);
+	double fresh = median_check_us(path);
+
+	test_pool_remove(path);
+	path = test_pool_path("ck_time");
+	ps = pmemstore_create(path, 1 * GIB, 0600);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ps);
+	for (int i = 0; i < N; i++) {
+		uuid_t id;
+		uint64_t sz = rnd_range(&rng, 0, 99) < 70
+				      ? rnd_range(&rng, 1, 2016)
+				      : rnd_range(&rng, 2017, 64 * KIB);
+
+		rnd_uuid(&rng, id);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(persist_alloc(ps, id, sz, 0));
+	}
+	pmemstore_close(ps);
+	struct geo g = read_geo(path);
+	double full = median_check_us(path);
+
+	printf("\n  check timing: fresh 8 MiB pool %.0f us; 1 GiB pool with "
+	       "%d objects (mark %llu pages) %.0f us (medians of 21) ",
+	       fresh, N, (unsigned long long)g.hwm, full);
+	CU_ASSERT(fresh < 50000);
+	CU_ASSERT(full < 1000000);
+	test_pool_remove(path);
+}
+
 static CU_TestInfo clean_tests[] = {
 	{"fresh", test_clean_fresh}, {"churn", test_clean_churn},
 	{"full", test_clean_full},   {"open_heals", test_open_heals},
@@ -1389,9 +1459,8 @@ static CU_TestInfo run_tests[] = {
 };
 
 static CU_TestInfo api_tests[] = {
-	{"args", test_args},
-	{"locked", test_locked},
-	{"callback", test_callback},
+	{"args", test_args},	     {"locked", test_locked},
+	{"callback", test_callback}, {"timing", test_timing},
 	CU_TEST_INFO_NULL,
 };
 
