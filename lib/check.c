@@ -340,8 +340,7 @@ check_super(struct ck *k)
 	if (k->fsize < 2 * PMS_PAGE_SIZE) {
 		finding(k, PMEMSTORE_FINDING_FORMAT, 0, 0,
 			"the file is %llu bytes, too small to hold a pool's "
-			"two "
-			"superblock pages",
+			"two superblock pages",
 			(unsigned long long)k->fsize);
 		return 1;
 	}
@@ -352,8 +351,7 @@ check_super(struct ck *k)
 	if (st[0] == SB_NOMAGIC && st[1] == SB_NOMAGIC) {
 		finding(k, PMEMSTORE_FINDING_FORMAT, 0, 0,
 			"not a pmemstore pool: neither superblock copy "
-			"(offsets "
-			"0 and 4096) has the magic \"PMSTORE\"");
+			"(offsets 0 and 4096) has the magic \"PMSTORE\"");
 		return 1;
 	}
 	if (st[0] != SB_VALID && st[1] != SB_VALID) {
@@ -364,9 +362,8 @@ check_super(struct ck *k)
 			finding(k, PMEMSTORE_FINDING_FORMAT, 0,
 				c * PMS_PAGE_SIZE,
 				"format version %u is not known to this "
-				"library "
-				"(it knows version %u); use the library that "
-				"wrote the pool",
+				"library (it knows version %u); use the "
+				"library that wrote the pool",
 				s[c].version, PMS_FORMAT_VERSION);
 			return 1;
 		}
@@ -463,8 +460,7 @@ check_super(struct ck *k)
 			c * PMS_PAGE_SIZE +
 				offsetof(struct pms_super_page, hwm),
 			"high-water mark in superblock page %c is %llu, "
-			"outside "
-			"[%llu, %llu]%s",
+			"outside [%llu, %llu]%s",
 			name[c], (unsigned long long)h[c],
 			(unsigned long long)lo, (unsigned long long)n,
 			trusted ? "; REPAIR sets it to the effective mark"
@@ -505,9 +501,8 @@ scan_small(struct ck *k, uint64_t p, unsigned cls, uint64_t bits)
 		if (!ver) {
 			finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1, off,
 				"slab page %llu: bit %u set but its header "
-				"does "
-				"not verify (an allocation cut short; REPAIR "
-				"clears the bit)",
+				"does not verify (an allocation cut short; "
+				"REPAIR clears the bit)",
 				(unsigned long long)p, i);
 			continue;
 		}
@@ -515,8 +510,7 @@ scan_small(struct ck *k, uint64_t p, unsigned cls, uint64_t bits)
 			finding(k, PMEMSTORE_FINDING_SLAB, 0, off,
 				"slab page %llu slot %u: the header verifies "
 				"but its size %u does not fit class %u (1 to "
-				"%u "
-				"bytes)",
+				"%u bytes)",
 				(unsigned long long)p, i, h.size, cls, c->size);
 			continue;
 		}
@@ -559,8 +553,7 @@ scan_records(struct ck *k, uint64_t p, uint64_t bits)
 			finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1, off,
 				"record page %llu: bit %u set but its record "
 				"does not verify (a large allocation cut "
-				"short; "
-				"REPAIR clears the bit)",
+				"short; REPAIR clears the bit)",
 				(unsigned long long)p, i);
 			continue;
 		}
@@ -610,8 +603,7 @@ pass1(struct ck *k)
 					desc_off(p) + 8,
 					"slab page %llu (class %u, %u slots): "
 					"occupancy bits beyond the last slot "
-					"are "
-					"set (0x%llx)",
+					"are set (0x%llx)",
 					(unsigned long long)p, cls,
 					ck_classes[cls].nslots,
 					(unsigned long long)d.w1);
@@ -681,8 +673,7 @@ settle(struct ck *k)
 		if (sz <= PMS_SMALL_MAX || want != n) {
 			finding(k, PMEMSTORE_FINDING_RUN, 0, off,
 				"record page %llu slot %u: size %llu bytes "
-				"does "
-				"not match a run of %llu pages",
+				"does not match a run of %llu pages",
 				rp, c->rslot, (unsigned long long)sz,
 				(unsigned long long)n);
 			continue;
@@ -789,11 +780,9 @@ walk_runs(struct ck *k)
 		if (bad)
 			finding(k, PMEMSTORE_FINDING_RUN, 1, desc_off(fbad),
 				"object of record page %llu slot %u (pages "
-				"%llu "
-				"to %llu): %llu TAIL descriptor%s missing or "
-				"wrong, the first at page %llu (REPAIR "
-				"rewrites "
-				"them)",
+				"%llu to %llu): %llu TAIL descriptor%s missing "
+				"or wrong, the first at page %llu (REPAIR "
+				"rewrites them)",
 				(unsigned long long)c->rpage, c->rslot,
 				(unsigned long long)p,
 				(unsigned long long)(p + n - 1),
@@ -867,8 +856,7 @@ report_stale(struct ck *k, uint64_t p)
 				page_off(k, p) + (uint64_t)i * PMS_RECORD_SIZE,
 				"record page %llu: slot %u is free (bit clear) "
 				"but its record still verifies (a large free "
-				"or "
-				"allocation cut short; REPAIR zeroes its "
+				"or allocation cut short; REPAIR zeroes its "
 				"check)",
 				(unsigned long long)p, i);
 		} else {
@@ -880,10 +868,9 @@ report_stale(struct ck *k, uint64_t p)
 			finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1,
 				page_off(k, p) + (uint64_t)i * PMS_HDR_SIZE,
 				"slab page %llu: slot %u is free (bit clear) "
-				"but "
-				"its header still verifies (a free or "
-				"allocation "
-				"cut short; REPAIR zeroes its check)",
+				"but its header still verifies (a free or "
+				"allocation cut short; REPAIR zeroes its "
+				"check)",
 				(unsigned long long)p, i);
 		}
 	}
@@ -900,8 +887,8 @@ orphans(struct ck *k, uint64_t lo, uint64_t hi)
 			(unsigned long long)lo);
 	else
 		finding(k, PMEMSTORE_FINDING_ORPHAN, 1, desc_off(lo),
-			"pages %llu to %llu: HEAD/TAIL/VOLATILE descriptors "
-			"of no live object (REPAIR frees the pages)",
+			"pages %llu to %llu: HEAD/TAIL/VOLATILE descriptors of "
+			"no live object (REPAIR frees the pages)",
 			(unsigned long long)lo, (unsigned long long)(hi - 1));
 }
 
@@ -1065,8 +1052,7 @@ check_path(struct ck *k, int exclusive)
 			return pms_err(
 				EWOULDBLOCK,
 				"pool %s: in use (open in this or another "
-				"process); pmemstore_check needs a closed "
-				"pool",
+				"process); pmemstore_check needs a closed pool",
 				k->path);
 		return pms_err(err, "pool %s: cannot lock: %s", k->path,
 			       strerror(err));
