@@ -23,7 +23,9 @@
  * PMEMSTORE_RACES=n or "--rounds n" sets the rounds per pairing (default
  * RACES_CI), "--long" RACES_LONG.
  */
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -39,6 +41,35 @@
 #define START_LEAD_MS 1.0 /* racers start this long after the barrier */
 
 static unsigned Rounds = RACES_CI;
+
+/*
+ * flock -- interposes libc's flock for the library's calls (the executable
+ * exports it, see tests/CMakeLists.txt), to widen the race windows of the
+ * regression tests deterministically: sleep Flock_delay_us before locking,
+ * and hold a lock just taken for Flock_hold_us before returning.  Both 0
+ * (the default): plain flock.
+ */
+static unsigned Flock_delay_us, Flock_hold_us;
+
+int
+flock(int fd, int op)
+{
+	static int (*real)(int, int);
+
+	if (real == NULL)
+		real = (int (*)(int, int))dlsym(RTLD_NEXT, "flock");
+	if (real == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (Flock_delay_us)
+		usleep(Flock_delay_us);
+	int r = real(fd, op);
+
+	if (r == 0 && Flock_hold_us)
+		usleep(Flock_hold_us);
+	return r;
+}
 
 /* what a racer does */
 enum act { ACT_RW, ACT_RO, ACT_CREATE };
@@ -492,6 +523,84 @@ test_check_while_open(void)
 	test_pool_remove(path);
 }
 
+/*
+ * slow_opener -- in a child: open path as soon as it exists (retrying
+ * while ENOENT), holding each lock it takes for hold_us; exits 0 when that
+ * open failed because the file was not a pool yet (EINVAL), 1 when it
+ * failed with EWOULDBLOCK, 2 when it opened, 3 otherwise
+ */
+static int
+slow_opener(void *arg)
+{
+	const char *path = arg;
+	struct pmemstore *ps;
+	double t0 = now_ms();
+
+	Flock_hold_us = 50000;
+	do {
+		errno = 0;
+		ps = pmemstore_open(path, 0);
+	} while (ps == NULL && errno == ENOENT && now_ms() - t0 < 5000);
+	if (ps != NULL) {
+		pmemstore_close(ps);
+		return 2;
+	}
+	return errno == EINVAL ? 0 : errno == EWOULDBLOCK ? 1 : 3;
+}
+
+/*
+ * test_create_vs_early_open -- regression: an open that locks a pool file
+ * between pmemstore_create's O_EXCL open and its flock (it fails on the
+ * empty file) made the create fail with EWOULDBLOCK "in use" and remove
+ * the file, though nobody held the pool.  The interposed flock makes the
+ * window 20 ms wide and the opener hold its lock 50 ms: the create must
+ * still succeed, every round.
+ */
+static void
+test_create_vs_early_open(void)
+{
+	char *path = test_pool_path("race_early");
+	unsigned early = 0;
+
+	for (int i = 0; i < 5; i++) {
+		(void)unlink(path);
+		fflush(stdout);
+		fflush(stderr);
+		pid_t pid = fork();
+
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0)
+			_exit(slow_opener(path));
+		usleep(2000); /* the opener is polling */
+		Flock_delay_us = 20000;
+		struct pmemstore *ps =
+			pmemstore_create(path, RACE_POOL_SIZE, 0600);
+		int err = errno;
+
+		Flock_delay_us = 0;
+		int st;
+
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		CU_ASSERT(WIFEXITED(st));
+		early += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+		CU_ASSERT_PTR_NOT_NULL(ps);
+		if (ps == NULL) {
+			fprintf(stderr, "round %d: create: %s (%s)\n", i,
+				strerror(err), pmemstore_errormsg());
+			continue;
+		}
+		EXPECT_OK(pmemstore_close(ps));
+		CU_ASSERT(new_pool_ok(path));
+	}
+	printf("\nopen race: the opener locked the file before the create "
+	       "in %u of 5 rounds\n",
+	       early);
+	/* the window was hit, or this test proved nothing */
+	CU_ASSERT(early > 0);
+	test_pool_remove(path);
+}
+
 static CU_TestInfo race_tests[] = {
 	{"read-write vs read-write", test_rw_rw},
 	{"read-write vs read-only", test_rw_ro},
@@ -499,6 +608,7 @@ static CU_TestInfo race_tests[] = {
 	{"create vs create", test_create_create},
 	{"create vs open", test_create_open},
 	{"check while open elsewhere", test_check_while_open},
+	{"create vs an open of the empty file", test_create_vs_early_open},
 	CU_TEST_INFO_NULL,
 };
 
