@@ -445,12 +445,15 @@ pmemstore_open(const char *path, unsigned flags)
 				strerror(err));
 		goto fail;
 	}
+	/* size after the lock: a create may finish while we wait for it */
+	if (lock_file(ps, 0))
+		goto fail;
 	if (fstat(ps->fd, &st)) {
 		pms_err(errno, "pool %s: cannot stat: %s", path,
 			strerror(errno));
 		goto fail;
 	}
-	if (file_size(ps, &st, &fsize) || lock_file(ps, 0))
+	if (file_size(ps, &st, &fsize))
 		goto fail;
 	if (!ps->is_devdax && fsize < 2 * PMS_PAGE_SIZE) {
 		pms_err(EINVAL, "pool %s: %llu bytes is too small to be a pool",

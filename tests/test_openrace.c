@@ -601,6 +601,74 @@ test_create_vs_early_open(void)
 	test_pool_remove(path);
 }
 
+/*
+ * late_opener -- in a child: open path as soon as it exists, its flock
+ * delayed by 20 ms; exits 0 when it opened a valid empty pool, 1 when the
+ * open failed, 2 when it saw no file for 5 s
+ */
+static int
+late_opener(void *arg)
+{
+	const char *path = arg;
+	struct pmemstore *ps;
+	double t0 = now_ms();
+
+	Flock_delay_us = 20000;
+	do {
+		errno = 0;
+		ps = pmemstore_open(path, 0);
+	} while (ps == NULL && errno == ENOENT && now_ms() - t0 < 5000);
+	if (ps == NULL) {
+		fprintf(stderr, "late opener: %s (%s)\n", strerror(errno),
+			pmemstore_errormsg());
+		return errno == ENOENT ? 2 : 1;
+	}
+	int ok = count_objects(ps) == 0;
+
+	pmemstore_close(ps);
+	return ok ? 0 : 1;
+}
+
+/*
+ * test_open_waits_out_create -- regression: pmemstore_open took the file's
+ * size before its flock, so an open that found the file just created
+ * (empty) and got the lock after the create had finished refused a valid
+ * pool: "0 bytes is too small to be a pool".  The interposed flock delays
+ * the creator's lock 5 ms (the file stays empty) and the opener's 20 ms
+ * (the create is done by then): the open must succeed.
+ */
+static void
+test_open_waits_out_create(void)
+{
+	char *path = test_pool_path("race_late");
+
+	for (int i = 0; i < 3; i++) {
+		(void)unlink(path);
+		fflush(stdout);
+		fflush(stderr);
+		pid_t pid = fork();
+
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0)
+			_exit(late_opener(path));
+		usleep(2000); /* the opener is polling */
+		Flock_delay_us = 5000;
+		struct pmemstore *ps =
+			pmemstore_create(path, RACE_POOL_SIZE, 0600);
+
+		Flock_delay_us = 0;
+		CU_ASSERT_PTR_NOT_NULL(ps);
+		if (ps != NULL)
+			EXPECT_OK(pmemstore_close(ps));
+		int st;
+
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	test_pool_remove(path);
+}
+
 static CU_TestInfo race_tests[] = {
 	{"read-write vs read-write", test_rw_rw},
 	{"read-write vs read-only", test_rw_ro},
@@ -609,6 +677,7 @@ static CU_TestInfo race_tests[] = {
 	{"create vs open", test_create_open},
 	{"check while open elsewhere", test_check_while_open},
 	{"create vs an open of the empty file", test_create_vs_early_open},
+	{"open of a pool being created", test_open_waits_out_create},
 	CU_TEST_INFO_NULL,
 };
 
