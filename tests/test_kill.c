@@ -32,6 +32,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1126,8 +1127,152 @@ out:
 	test_pool_remove(path);
 }
 
+/* create_child -- create the pool, report, wait to be killed */
+static void
+create_child(const char *path, int fd)
+{
+	double t0 = now_us();
+
+	alarm(CHILD_ALARM_S);
+	if (write(fd, &t0, sizeof(t0)) != (ssize_t)sizeof(t0))
+		_exit(7);
+	struct pmemstore *ps = pmemstore_create(path, KILL_POOL_SIZE, 0600);
+	double took = now_us() - t0;
+
+	char msg[1 + sizeof(took)] = {ps ? 'C' : 'F'};
+
+	memcpy(msg + 1, &took, sizeof(took)); /* one write: one read */
+	if (write(fd, msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+		_exit(7);
+	for (;;)
+		pause();
+}
+
+/*
+ * test_kill_create -- SIGKILL during pmemstore_create: afterwards there is
+ * no file, or one that both opens refuse, or an empty valid pool; a create
+ * that returned left a pool that opens
+ */
+static void
+test_kill_create(void)
+{
+	char *path = test_pool_path("kill_create");
+	uint64_t rng = test_seed() ^ 0xc4ea7eULL;
+	unsigned rounds = Kills / 2 > 20 ? Kills / 2 : 20;
+	unsigned none = 0, refused = 0, opened = 0, returned = 0, late = 0;
+
+	/* how long a create takes in a child: kills land in [0, 2x that] */
+	uint64_t span_us = 0;
+	struct pmemstore *ps;
+
+	for (unsigned i = 0; i < rounds; i++) {
+		int fds[2];
+		char c = 0;
+		int st;
+
+		(void)unlink(path);
+		CU_ASSERT_FATAL(pipe2(fds, O_CLOEXEC) == 0);
+		fflush(stdout);
+		fflush(stderr);
+		pid_t pid = fork();
+
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0) {
+			close(fds[0]);
+			create_child(path, fds[1]);
+		}
+		close(fds[1]);
+		/* from the moment the child is about to create (same clock) */
+		double t0 = 0;
+
+		if (read(fds[0], &t0, sizeof(t0)) != (ssize_t)sizeof(t0))
+			CU_FAIL("the create child did not start");
+		/* round 0 runs to the end and times the create */
+		double end = t0 + (double)rnd_range(&rng, 0, span_us);
+		struct pollfd pfd = {fds[0], POLLIN, 0};
+
+		late += span_us && now_us() > end;
+		if (span_us) {
+			/* sleep, not spin: the child may need this core */
+			uint64_t e = (uint64_t)end;
+			struct timespec ts = {(time_t)(e / 1000000),
+					      (long)(e % 1000000) * 1000};
+
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
+					       &ts, NULL) == EINTR)
+				;
+		} else {
+			(void)poll(&pfd, 1, 10000);
+		}
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		char msg[1 + sizeof(double)] = {0};
+		double took = 0;
+
+		if (read(fds[0], msg, sizeof(msg)) == (ssize_t)sizeof(msg))
+			c = msg[0];
+		memcpy(&took, msg + 1, sizeof(took));
+		if (c == 'C' && span_us == 0)
+			span_us = (uint64_t)(took * 2.0) + 50;
+		close(fds[0]);
+		CU_ASSERT(c != 'F');
+		returned += c == 'C';
+		if (access(path, F_OK) != 0) {
+			CU_ASSERT(c != 'C');
+			none++;
+			continue;
+		}
+		struct pmemstore *ro = pmemstore_open(path, PMEMSTORE_RDONLY);
+		int ro_ok = ro != NULL;
+
+		if (ro)
+			pmemstore_close(ro);
+		errno = 0;
+		ps = pmemstore_open(path, 0);
+		if (ps == NULL) {
+			int err = errno;
+
+			/* half a create: refused, for a reason that says so */
+			CU_ASSERT(c != 'C');
+			CU_ASSERT(!ro_ok);
+			CU_ASSERT(err == EINVAL || err == EIO);
+			if (c == 'C' || ro_ok || (err != EINVAL && err != EIO))
+				fprintf(stderr,
+					"kill create round %u: open: %s (%s)\n",
+					i, strerror(err), pmemstore_errormsg());
+			refused++;
+			continue;
+		}
+		CU_ASSERT(ro_ok);
+		struct pmemstore_stats sst = get_stats(ps);
+
+		CU_ASSERT_EQUAL(sst.objects, 0);
+		CU_ASSERT_EQUAL(sst.pages_used, 0);
+		uuid_t id;
+
+		rnd_uuid(&rng, id);
+		CU_ASSERT_PTR_NOT_NULL(
+			persist_alloc(ps, id, 100, PERSIST_ZERO));
+		EXPECT_OK(pmemstore_close(ps));
+		errno = 0;
+		int r = pmemstore_check(path, 0);
+
+		CU_ASSERT(r == 0 || errno == ENOSYS);
+		opened++;
+	}
+	printf("\nkill create [%s]: %u kills within %" PRIu64
+	       " us of the start: no file %u, refused %u, empty pool %u "
+	       "(create had returned in %u; the kill came late %u times)\n",
+	       getenv("PMEMSTORE_TEST_MODE") ?: "?", rounds, span_us, none,
+	       refused, opened, returned, late);
+	CU_ASSERT_EQUAL(none + refused + opened, rounds);
+	test_pool_remove(path);
+}
+
 static CU_TestInfo kill_tests[] = {
 	{"SIGKILL at random, check, go on", test_kill_rounds},
+	{"SIGKILL during pmemstore_create", test_kill_create},
 	CU_TEST_INFO_NULL,
 };
 
@@ -1171,5 +1316,7 @@ main(int argc, char **argv)
 {
 	if (parse_args(argc, argv))
 		return 2;
+	/* timed waits of microseconds: no 50 us of default timer slack */
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	return run_suites(suites);
 }
