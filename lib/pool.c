@@ -31,6 +31,7 @@
 #include "flush.h"
 #include "checksum.h"
 #include "errors.h"
+#include "plant.h"
 #include "recover.h"
 
 /*
@@ -529,7 +530,7 @@ format(struct pmemstore *ps, uint64_t size)
 	ps->pages.hwm = 0;
 	if (pms_hwm_extend(ps, PMS_HWM_INITIAL)) /* fences */
 		return -1;
-	for (int c = 0; c < 2; c++) {
+	for (int c = 0; c < (PMS_PLANTED(SUPER_ONECOPY) ? 1 : 2); c++) {
 		memcpy(&ps->sbp[c]->sb, &sb, sizeof(sb));
 		if (pms_flush(ps, &ps->sbp[c]->sb, sizeof(sb)))
 			return -1;
