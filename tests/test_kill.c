@@ -10,17 +10,23 @@
  * Around every call it writes records to a pipe: INTENT before the call,
  * RETURNED after it (with its errno), ACK once the content is durable.  The
  * parent kills it with SIGKILL at a random moment (a random delay in
- * microseconds, or a random number of ACKs plus a random delay, or a short
- * delay aimed at the child's open and recovery), reaps it,
- * reads every complete record and checks the pool, through a read-only and
- * then a read-write open: every acknowledged allocation there with its size
- * and content, every acknowledged free gone, the call in flight all or
- * nothing (and decided the same way by both opens), no object the child
- * never allocated, no two objects overlapping, persist_id_of right at the
- * first, last and a random byte of every object, pmemstore_stats in line
- * with the objects; then, closed, pmemstore_check must return 0.  The next
- * round's child reopens the same pool and goes on from the parent's view
- * of the live set, so crashes (also crashes during recovery) accumulate.
+ * microseconds; a random number of ACKs plus a random delay; or a short
+ * delay aimed at the child's open and recovery), reaps it, reads every
+ * complete record and checks the pool through a read-only and then a
+ * read-write open: every acknowledged allocation there with its size and
+ * content, every acknowledged free gone, the call in flight all or nothing
+ * (and decided the same way by both opens), no object the child never
+ * allocated, no two objects overlapping, persist_id_of right at the first,
+ * last and a random byte of every object, pmemstore_stats in line with the
+ * objects; then, closed, pmemstore_check must return 0.  The next round's
+ * child reopens the same pool and goes on from the parent's view of the
+ * live set, so crashes accumulate; in a quarter of the rounds the parent's
+ * read-write open and check run on a copy, leaving the repairs to the next
+ * child's open, which an early kill then interrupts.
+ *
+ * Also owns the kill of pmemstore_create at random moments: no file, a
+ * file no open accepts, or a valid empty pool -- never one that opens
+ * wrong.
  *
  * Runs KILLS_CI rounds; PMEMSTORE_KILLS=n or "--kills n" runs n, and
  * "--long" runs KILLS_LONG.  The seed (PMEMSTORE_TEST_SEED) fixes every
