@@ -17,8 +17,9 @@
  * For the opens, the pool file is byte-identical before and after (the
  * winner opens and closes a clean pool; the loser writes nothing).  Also:
  * while one process has a pool open, pmemstore_check from another fails
- * with EWOULDBLOCK.  Each child times its call; the figures say in how
- * many rounds the two calls really overlapped.
+ * with EWOULDBLOCK.  Each child times its call; a pairing runs on until
+ * the two calls really overlapped in Rounds rounds (or 5 x Rounds ran), and
+ * the figures say how many did.
  *
  * PMEMSTORE_RACES=n or "--rounds n" sets the rounds per pairing (default
  * RACES_CI), "--long" RACES_LONG.
@@ -49,6 +50,7 @@
 #define RACES_LONG 2000
 #define RACE_POOL_SIZE (8 * MIB)
 #define START_LEAD_MS 2.0 /* racers start this long after the barrier */
+#define OVERLAP_TRIES 5	  /* rounds per pairing: up to 5 x Rounds */
 
 static unsigned Rounds = RACES_CI;
 
@@ -264,6 +266,19 @@ note_round(struct race_stats *s, const struct result res[2])
 					     : res[1].t0 - res[0].t0;
 }
 
+/*
+ * more_rounds -- Rounds rounds at least, and on until Rounds of them had
+ * the two calls overlapping (a loaded machine may run one racer late), up
+ * to OVERLAP_TRIES times Rounds
+ */
+static int
+more_rounds(const struct race_stats *s)
+{
+	if (s->rounds < Rounds)
+		return 1;
+	return s->overlapped < Rounds && s->rounds < Rounds * OVERLAP_TRIES;
+}
+
 /* print_race -- the figures of a pairing */
 static void
 print_race(const char *what, const struct race_stats *s)
@@ -296,7 +311,7 @@ open_pairing(enum act a, enum act b)
 	memset(&s, 0, sizeof(s));
 	snprintf(what, sizeof(what), "%s vs %s", Act_names[a], Act_names[b]);
 	CU_ASSERT_EQUAL_FATAL(file_digest(path, &d0, &s0), 0);
-	for (unsigned i = 0; i < Rounds; i++) {
+	for (unsigned i = 0; more_rounds(&s); i++) {
 		/* alternate who goes first in the fork order */
 		enum act acts[2] = {i % 2 ? b : a, i % 2 ? a : b};
 		struct result res[2];
@@ -330,7 +345,7 @@ open_pairing(enum act a, enum act b)
 	}
 	print_race(what, &s);
 	CU_ASSERT_EQUAL(s.bad, 0);
-	CU_ASSERT_EQUAL(s.rounds, Rounds);
+	CU_ASSERT(s.rounds >= Rounds);
 
 	/* and the objects are all still there */
 	struct pmemstore *ps = EXPECT_PTR(pmemstore_open(path, 0));
@@ -399,7 +414,7 @@ create_pairing(enum act b)
 
 	memset(&s, 0, sizeof(s));
 	snprintf(what, sizeof(what), "create vs %s", Act_names[b]);
-	for (unsigned i = 0; i < Rounds; i++) {
+	for (unsigned i = 0; more_rounds(&s); i++) {
 		enum act acts[2] = {i % 2 ? b : ACT_CREATE,
 				    i % 2 ? ACT_CREATE : b};
 		int ci = i % 2; /* the create racer (b == ACT_CREATE: both) */
@@ -441,7 +456,7 @@ create_pairing(enum act b)
 		       "%u, not yet a pool %u times\n",
 		       busy, noent, notpool);
 	CU_ASSERT_EQUAL(s.bad, 0);
-	CU_ASSERT_EQUAL(s.rounds, Rounds);
+	CU_ASSERT(s.rounds >= Rounds);
 	test_pool_remove(path);
 }
 
