@@ -1067,6 +1067,25 @@ print_stats(const char *mode, const struct kstats *ks, double ms)
 		       mode, ks->check_pending);
 }
 
+/* fill_count -- how many 4 KiB objects fit before ENOMEM */
+static unsigned long
+fill_count(struct pmemstore *ps, uint64_t seed)
+{
+	uint64_t rng = seed;
+	unsigned long n = 0;
+	uuid_t id;
+
+	for (;;) {
+		rnd_uuid(&rng, id);
+		errno = 0;
+		if (persist_alloc(ps, id, 4096, 0) == NULL)
+			break;
+		n++;
+	}
+	CU_ASSERT_EQUAL(errno, ENOMEM);
+	return n;
+}
+
 /* test_kill_rounds -- Kills rounds of kill and check on one pool */
 static void
 test_kill_rounds(void)
@@ -1123,10 +1142,26 @@ test_kill_rounds(void)
 		if (st.pages_used != 0)
 			fprintf(stderr, "kill test: %" PRIu64 " pages leaked\n",
 				st.pages_used);
+		/* and it holds as much as a fresh pool does */
+		unsigned long n_old = fill_count(ps, seed), n_new = 0;
+
 		pmemstore_close(ps);
 		struct round_ctx c = {Kills, seed, 0};
 
 		(void)check_closed(&c, path, &ks);
+		char *fresh = test_pool_path("kill_fresh");
+
+		ps = EXPECT_PTR(pmemstore_create(fresh, KILL_POOL_SIZE, 0600));
+		if (ps != NULL) {
+			n_new = fill_count(ps, seed);
+			pmemstore_close(ps);
+		}
+		test_pool_remove(fresh);
+		printf("kill test [%s]: after the kills the pool takes %lu "
+		       "page-sized objects, a fresh one %lu\n",
+		       mode, n_old, n_new);
+		CU_ASSERT_EQUAL(n_old, n_new);
+		CU_ASSERT(n_new > 0);
 	}
 out:
 	model_fini(&m);
