@@ -122,6 +122,9 @@ struct kstats {
 	unsigned inflight_kept, inflight_gone;
 	unsigned check_pending; /* pmemstore_check said ENOSYS */
 	unsigned deferred;	/* repairs left to the next child's open */
+	unsigned raw_dirty;	/* crashed pools the check found findings in */
+	uint64_t raw_findings;	/* all repairable */
+	unsigned repaired;	/* copies repaired by pmemstore_check */
 	uint64_t acked;
 	uint64_t enomem;
 	uint64_t max_live;
@@ -931,13 +934,82 @@ copy_file(const char *src, const char *dst)
 	return n == 0 ? 0 : -1;
 }
 
+/* raw_ctx -- findings of a check of what a kill left */
+struct raw_ctx {
+	struct round_ctx *c;
+	unsigned n, bad;
+};
+
+/* raw_cb -- every finding on a crashed pool must be repairable */
+static int
+raw_cb(const struct pmemstore_finding *f, void *arg)
+{
+	struct raw_ctx *r = arg;
+
+	r->n++;
+	if (!f->repairable) {
+		r->bad++;
+		violation(r->c,
+			  "check of the crashed pool: kind %u at offset "
+			  "%" PRIu64 " not repairable: %s",
+			  f->kind, f->offset, f->message);
+	}
+	return 0;
+}
+
 /*
- * check_round -- after a kill: a read-only open (recovery without repairs)
- * decides the call in flight and must agree with the model; then a
- * read-write open (with repairs) must agree too, and once closed,
- * pmemstore_check must pass.  In deferred rounds the read-write open and
- * the check run on a copy, and the pool itself keeps what the crash left,
- * for the next child's open to repair (and perhaps be killed doing so).
+ * check_raw -- pmemstore_check_report of the pool as the kill left it: a
+ * crash of a correct library leaves only what recovery repairs, so every
+ * finding must be classified repairable (the call may fail for them)
+ */
+static int
+check_raw(struct round_ctx *c, const char *path, struct kstats *ks)
+{
+	struct raw_ctx r = {c, 0, 0};
+
+	errno = 0;
+	int ret = pmemstore_check_report(path, 0, raw_cb, &r);
+	int err = errno;
+
+	if (ret != 0 && err == ENOSYS)
+		return 0; /* counted by check_closed */
+	if (r.bad)
+		return -1;
+	if (ret != 0 && r.n == 0) {
+		violation(c, "check of the crashed pool failed: %s (%s)",
+			  strerror(err), pmemstore_errormsg());
+		return -1;
+	}
+	ks->raw_dirty += r.n > 0;
+	ks->raw_findings += r.n;
+	return 0;
+}
+
+/* repair_copy -- pmemstore_check with REPAIR on a copy must return 0 */
+static int
+repair_copy(struct round_ctx *c, const char *copy, struct kstats *ks)
+{
+	errno = 0;
+	if (pmemstore_check(copy, PMEMSTORE_CHECK_REPAIR) == 0) {
+		ks->repaired++;
+		return 0;
+	}
+	if (errno == ENOSYS)
+		return 0;
+	violation(c, "pmemstore_check REPAIR of the crashed pool: %s (%s)",
+		  strerror(errno), pmemstore_errormsg());
+	return -1;
+}
+
+/*
+ * check_round -- after a kill: pmemstore_check of the pool as left must
+ * find nothing but repairable states; a read-only open (recovery without
+ * repairs) decides the call in flight and must agree with the model; then
+ * a read-write open (with repairs) must agree too, and once closed,
+ * pmemstore_check must pass.  In deferred rounds these run on a copy,
+ * repaired first by pmemstore_check REPAIR, and the pool itself keeps what
+ * the crash left, for the next child's open to repair (and perhaps be
+ * killed doing so).
  */
 static int
 check_round(struct round_ctx *c, const char *path, struct model *m,
@@ -948,6 +1020,8 @@ check_round(struct round_ctx *c, const char *path, struct model *m,
 	char *copy = NULL;
 	const char *rw = path;
 
+	if (check_raw(c, path, ks))
+		return -1;
 	ps = pmemstore_open(path, PMEMSTORE_RDONLY);
 	if (ps == NULL) {
 		violation(c, "read-only open: %s", pmemstore_errormsg());
@@ -978,8 +1052,10 @@ check_round(struct round_ctx *c, const char *path, struct model *m,
 		rw = copy;
 		ks->deferred++;
 	}
-	ps = pmemstore_open(rw, 0);
-	if (ps == NULL) {
+	ps = NULL;
+	if (deferred && repair_copy(c, copy, ks))
+		bad = -1;
+	else if ((ps = pmemstore_open(rw, 0)) == NULL) {
 		violation(c, "open: %s", pmemstore_errormsg());
 		bad = -1;
 	} else {
@@ -1061,6 +1137,10 @@ print_stats(const char *mode, const struct kstats *ks, double ms)
 	printf("kill test [%s]: %u rounds left the repair to the next "
 	       "child's open\n",
 	       mode, ks->deferred);
+	printf("kill test [%s]: pmemstore_check of the pools as the kills "
+	       "left them: %u with findings, %" PRIu64
+	       " findings, all repairable; REPAIR of %u copies\n",
+	       mode, ks->raw_dirty, ks->raw_findings, ks->repaired);
 	if (ks->check_pending)
 		printf("kill test [%s]: pmemstore_check not implemented yet "
 		       "(ENOSYS) in %u rounds: PENDING\n",
