@@ -18,8 +18,9 @@
  * winner opens and closes a clean pool; the loser writes nothing).  Also:
  * while one process has a pool open, pmemstore_check from another fails
  * with EWOULDBLOCK.  Each child times its call; a pairing runs on until
- * the two calls really overlapped in Rounds rounds (or 5 x Rounds ran), and
- * the figures say how many did.
+ * the two calls really overlapped in Rounds rounds (within 5 x Rounds
+ * rounds and twice the time of the first Rounds), and the figures say how
+ * many did.
  *
  * PMEMSTORE_RACES=n or "--rounds n" sets the rounds per pairing (default
  * RACES_CI), "--long" RACES_LONG.
@@ -155,6 +156,8 @@ struct race_stats {
 	unsigned first_won;  /* racer 0 won */
 	unsigned bad;
 	double skew_sum; /* |t0 - t0'| in ms */
+	double t_start;	 /* ms: the first round began */
+	double t_first;	 /* ms the first Rounds rounds took */
 };
 
 /* run_race -- one round: two racers on path; 0 when both reported */
@@ -269,14 +272,22 @@ note_round(struct race_stats *s, const struct result res[2])
 /*
  * more_rounds -- Rounds rounds at least, and on until Rounds of them had
  * the two calls overlapping (a loaded machine may run one racer late), up
- * to OVERLAP_TRIES times Rounds
+ * to OVERLAP_TRIES times Rounds in all, and while the extra rounds have
+ * taken no longer than the first Rounds did
  */
 static int
-more_rounds(const struct race_stats *s)
+more_rounds(struct race_stats *s)
 {
+	double t = now_ms();
+
+	if (s->rounds == 0)
+		s->t_start = t;
 	if (s->rounds < Rounds)
 		return 1;
-	return s->overlapped < Rounds && s->rounds < Rounds * OVERLAP_TRIES;
+	if (s->rounds == Rounds)
+		s->t_first = t - s->t_start;
+	return s->overlapped < Rounds && s->rounds < Rounds * OVERLAP_TRIES &&
+	       t - s->t_start < 2.0 * s->t_first;
 }
 
 /* print_race -- the figures of a pairing */
