@@ -237,30 +237,31 @@ map_pool(struct pmemstore *ps, size_t len)
 }
 
 /*
- * devdax_size -- a device-dax node's size, from sysfs (fstat says 0): the
- * read-only path maps it with plain mmap, which needs the length
+ * pms_devdax_size -- a device-dax node's size, from sysfs (fstat says 0):
+ * the read-only path maps it with plain mmap, which needs the length (also
+ * used by pmemstore_check)
  */
-static int
-devdax_size(struct pmemstore *ps, const struct stat *st, uint64_t *size)
+int
+pms_devdax_size(const char *path, const struct stat *st, uint64_t *size)
 {
-	char path[PATH_MAX];
+	char sys[PATH_MAX];
 	unsigned long long v = 0;
 	FILE *f;
 	int n;
 
-	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/size",
+	snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u/size",
 		 major(st->st_rdev), minor(st->st_rdev));
-	f = fopen(path, "re");
+	f = fopen(sys, "re");
 	if (f == NULL)
 		return pms_err(EINVAL,
 			       "pool %s: a character device that is not "
 			       "device-dax (no %s)",
-			       ps->path, path);
+			       path, sys);
 	n = fscanf(f, "%llu", &v);
 	fclose(f);
 	if (n != 1 || v == 0)
 		return pms_err(EINVAL, "pool %s: cannot read the size in %s",
-			       ps->path, path);
+			       path, sys);
 	*size = v;
 	return 0;
 }
@@ -277,7 +278,7 @@ file_size(struct pmemstore *ps, const struct stat *st, uint64_t *size)
 	}
 	if (S_ISCHR(st->st_mode)) {
 		ps->is_devdax = 1;
-		return devdax_size(ps, st, size);
+		return pms_devdax_size(ps->path, st, size);
 	}
 	return pms_err(EINVAL,
 		       "pool %s: neither a regular file nor a device-dax node",
