@@ -406,7 +406,7 @@ new_pool_ok(const char *path)
 	pmemstore_close(ps);
 	if (ok) {
 		errno = 0;
-		ok = pmemstore_check(path, 0) == 0 || errno == ENOSYS;
+		ok = pmemstore_check(path, 0) == 0;
 	}
 	return ok;
 }
@@ -525,24 +525,19 @@ test_check_while_open(void)
 	int ret = pmemstore_check(path, 0);
 	int err = errno;
 
-	if (ret == -1 && err == ENOSYS) {
-		printf("\nopen race: pmemstore_check not implemented yet "
-		       "(ENOSYS): PENDING\n");
-	} else {
-		CU_ASSERT_EQUAL(ret, -1);
-		CU_ASSERT_EQUAL(err, EWOULDBLOCK);
-		const char *m = pmemstore_errormsg();
+	CU_ASSERT_EQUAL(ret, -1);
+	CU_ASSERT_EQUAL(err, EWOULDBLOCK);
+	const char *m = pmemstore_errormsg();
 
-		CU_ASSERT(m != NULL && strstr(m, "in use") != NULL);
-		if (ret != -1 || err != EWOULDBLOCK)
-			fprintf(stderr, "check while open: %d, %s (%s)\n", ret,
-				strerror(err), m ? m : "");
-		errno = 0;
-		ret = pmemstore_check(path, PMEMSTORE_CHECK_REPAIR);
-		err = errno;
-		CU_ASSERT_EQUAL(ret, -1);
-		CU_ASSERT_EQUAL(err, EWOULDBLOCK);
-	}
+	CU_ASSERT(m != NULL && strstr(m, "in use") != NULL);
+	if (ret != -1 || err != EWOULDBLOCK)
+		fprintf(stderr, "check while open: %d, %s (%s)\n", ret,
+			strerror(err), m ? m : "");
+	errno = 0;
+	ret = pmemstore_check(path, PMEMSTORE_CHECK_REPAIR);
+	err = errno;
+	CU_ASSERT_EQUAL(ret, -1);
+	CU_ASSERT_EQUAL(err, EWOULDBLOCK);
 	close(hold[1]);
 	int st;
 
@@ -555,7 +550,7 @@ test_check_while_open(void)
 	/* closed now: the check runs and passes */
 	errno = 0;
 	ret = pmemstore_check(path, 0);
-	CU_ASSERT(ret == 0 || errno == ENOSYS);
+	CU_ASSERT_EQUAL(ret, 0);
 	test_pool_remove(path);
 }
 
