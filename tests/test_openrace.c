@@ -5,32 +5,35 @@
  * Owns the open race of issue 3, section 5.  Each round forks two children
  * that meet at a pipe barrier: each reports ready, then blocks reading a
  * start time from the parent, spins until that moment, and calls
- * pmemstore_open or pmemstore_create on the same path.  A child that gets a handle keeps it
- * until the parent has both results, so the loser cannot slip in after the
- * winner closed.  Checked per round: read-write against read-write and
- * read-write against read-only -- exactly one wins, the other fails with
- * EWOULDBLOCK and a message saying the pool is in use; read-only against
- * read-only -- both win; create against create on a new path -- exactly one
- * wins, the other fails with EEXIST, and the winner's pool is there, empty
- * and valid, afterwards; create against open on a new path -- the create
- * wins (an open of a pool being created must not make the create fail).
- * For the opens, the pool file is byte-identical before and after (the
- * winner opens and closes a clean pool; the loser writes nothing).  Also:
- * while one process has a pool open, pmemstore_check from another fails
- * with EWOULDBLOCK.  Each child times its call; a pairing runs on until
- * the two calls really overlapped in Rounds rounds (within 5 x Rounds
- * rounds and twice the time of the first Rounds), and the figures say how
- * many did.
+ * pmemstore_open or pmemstore_create on the same path.  A child that gets
+ * a handle keeps it until the parent has both results, so the loser cannot
+ * slip in after the winner closed.  Checked per round: read-write against
+ * read-write and read-write against read-only -- exactly one wins, the
+ * other fails with EWOULDBLOCK and a message saying the pool is in use;
+ * read-only against read-only -- both win; create against create on a new
+ * path -- exactly one wins, the other fails with EEXIST, and the winner's
+ * pool is there, empty and valid, afterwards; create against open on a new
+ * path -- the create wins.  For the opens, the pool file is byte-identical
+ * before and after (the winner opens and closes a clean pool; the loser
+ * writes nothing).  Also: while one process has a pool open,
+ * pmemstore_check from another fails with EWOULDBLOCK.  Each child times
+ * its call; a pairing runs on until the two calls really overlapped in
+ * Rounds rounds (within 5 x Rounds rounds and twice the time of the first
+ * Rounds), and the figures say how many did.
+ *
+ * Two regression tests widen a race window with an interposed flock: an
+ * open that locks a file being created must not make the create fail, and
+ * an open that waited out a create must see the finished pool.
  *
  * PMEMSTORE_RACES=n or "--rounds n" sets the rounds per pairing (default
  * RACES_CI), "--long" RACES_LONG.
  */
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
