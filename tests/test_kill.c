@@ -846,7 +846,8 @@ verify(struct round_ctx *c, struct pmemstore *ps, const struct model *m,
 	w.ranges = malloc((m->nlive + 1) * sizeof(*w.ranges));
 	if (sorted == NULL || w.ranges == NULL)
 		abort();
-	memcpy(sorted, m->live, m->nlive * sizeof(*sorted));
+	if (m->nlive > 0) /* m->live may still be NULL */
+		memcpy(sorted, m->live, m->nlive * sizeof(*sorted));
 	qsort(sorted, m->nlive, sizeof(*sorted), kobj_cmp);
 	w.sorted = sorted;
 	if (pmemstore_foreach(ps, walk_cb, &w) != 0)
