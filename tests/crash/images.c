@@ -18,7 +18,8 @@
  * failure-atomic): a landing line may land as a subset of its changed
  * 8-byte words; opt.tear_dflt sampled torn images per crash point, or with
  * --tear every proper subset of every metadata unit's changed words (at
- * most 30 per version, sampled beyond).  All random choices are seeded
+ * most 30 per version, sampled beyond; 8 sampled data units when there is
+ * no metadata unit).  All random choices are seeded
  * from the run's seed, the workload and the crash point number, so every
  * worker process enumerates the same images.
  *
@@ -497,7 +498,9 @@ crash_point(int at_flush)
 		for (i = 0; i < n; i++)
 			meta += u[i].meta != 0;
 		for (i = 0; i < n && opt.tear; i++) {
-			if (!u[i].meta && meta)
+			/* metadata lines; without any, 8 sampled data lines */
+			if (!u[i].meta &&
+			    (meta || (n > 8 && rng_next(&rs) % n >= 8)))
 				continue;
 			for (uint32_t v = 1; v <= u[i].nver; v++) {
 				unsigned cw = changed_words(m, &u[i], v);
