@@ -633,8 +633,11 @@ check_image(uint64_t no, char *why, size_t wl)
 	if (ps == NULL) {
 		int e = errno;
 
-		if (orc.create && !orc.created && (e == EINVAL || e == EIO)) {
-			ret = 0; /* no pool yet: open fails cleanly */
+		/* no pool yet: open fails cleanly (a torn superblock's
+		 * version word may read 0: ENOTSUP) */
+		if (orc.create && !orc.created &&
+		    (e == EINVAL || e == EIO || e == ENOTSUP)) {
+			ret = 0;
 			goto out;
 		}
 		FAIL("I1: the image does not open: %s", pmemstore_errormsg());
