@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * workloads.c -- owns the workloads and the oracle: scripted sequences of
+ * persist_alloc / persist_alloc_init / PERSIST_ZERO / persist_free (and
+ * pmemstore_create itself) whose every fence is a crash point, and the
+ * model of what each crash must preserve (struct oracle: every object ever
+ * allocated, and whether it is present, absent, or in flight).
+ *
+ * scale: 0 for --quick (seconds, every code path), 1 for the default (CI)
+ * run, larger for --long.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim.h"
+
+struct oracle orc;
+static struct pmemstore *pool;
+static uint64_t wl_rng;
+
+/* wl_fatal -- the workload itself went wrong (not a crash violation) */
+static void
+wl_fatal(const char *what)
+{
+	fprintf(stderr, "crash: workload %s: %s failed: %s (%s)\n", cur_wl,
+		what, strerror(errno), pmemstore_errormsg());
+	exit(2);
+}
+
+/* wl_begin -- a fresh pool; crash points from here on (or from create) */
+static void
+wl_begin(size_t size, int create_too, uint64_t seed)
+{
+	memset(&orc, 0, sizeof(orc));
+	orc.pool_size = size;
+	wl_rng = seed ^ 0x5eed;
+	snprintf(wl_path, sizeof(wl_path), "%s/wl-%d.pool", opt.dir, worker);
+	unlink(wl_path);
+	if (create_too) {
+		orc.create = 1;
+		snprintf(orc.op, sizeof(orc.op), "pmemstore_create(%zu)", size);
+		armed = 1;
+	}
+	pool = pmemstore_create(wl_path, size, 0600);
+	if (pool == NULL)
+		wl_fatal("pmemstore_create");
+	if (!pmemstore_is_pmem(pool)) {
+		fprintf(stderr, "crash: the pool is not on the pmem path "
+				"(PMEM_IS_PMEM_FORCE=1 not seen)\n");
+		exit(2);
+	}
+	orc.created = 1;
+	armed = 1;
+}
+
+/*
+ * wl_settle -- every line of the mapping reaches the media, as after a
+ * long quiet time (caches written back): set-up done without crash points
+ * leaves nothing for every later image's recovery to repair
+ */
+static void
+wl_settle(void)
+{
+	struct model *m = &wl_model;
+
+	for (size_t p = 0; p < m->npages; p++) {
+		const uint64_t *q = (const uint64_t *)(m->base + p * PAGE);
+		size_t k = 0, n = (m->len - p * PAGE) / 8;
+
+		if (n > PAGE / 8)
+			n = PAGE / 8;
+		if (!((m->touched[p / 64] >> (p % 64)) & 1)) {
+			while (k < n && q[k] == 0)
+				k++;
+			if (k == n)
+				continue;
+		}
+		memcpy(m->durable + p * PAGE, q, n * 8);
+		m->touched[p / 64] |= 1ULL << (p % 64);
+	}
+	m->npend = 0;
+}
+
+/* wl_end -- close and remove the pool */
+static void
+wl_end(void)
+{
+	armed = 0;
+	if (pool)
+		pmemstore_close(pool);
+	pool = NULL;
+	model_release(&wl_model);
+	unlink(wl_path);
+	free(orc.objs);
+	memset(&orc, 0, sizeof(orc));
+}
+
+/* new_obj -- a new oracle object with a reproducible UUID */
+static struct mobj *
+new_obj(uint64_t size)
+{
+	struct mobj *m;
+
+	if (orc.nobjs == orc.cap) {
+		orc.cap = orc.cap ? orc.cap * 2 : 256;
+		orc.objs = realloc(orc.objs, orc.cap * sizeof(*orc.objs));
+		if (orc.objs == NULL)
+			abort();
+	}
+	m = &orc.objs[orc.nobjs++];
+	memset(m, 0, sizeof(*m));
+	uint64_t a = rng_next(&wl_rng), b = rng_next(&wl_rng) | 1;
+
+	memcpy(m->id, &a, 8);
+	memcpy(m->id + 8, &b, 8);
+	m->size = size;
+	return m;
+}
+
+/* init_cb -- persist_alloc_init callback: the UUID's pattern */
+static int
+init_cb(void *ptr, size_t size, void *arg)
+{
+	pat_fill(ptr, size, arg);
+	return 0;
+}
+
+enum how { H_WRITE, H_ZERO, H_INIT, H_BARE, H_MEMCPY };
+
+static const char *const how_name[] = {"+write+persist", "ZERO", "init", "bare",
+				       "+persist_memcpy"};
+
+/*
+ * op_alloc -- one allocation, modelled.  H_WRITE / H_MEMCPY: the
+ * application fills the object after it is returned and makes it durable
+ * itself (content unknown until then); H_BARE: never written.
+ * Returns the object's index, or -1 after ENOMEM.
+ */
+static long
+op_alloc(uint64_t size, int how)
+{
+	struct mobj *m = new_obj(size);
+	long idx = (long)(m - orc.objs);
+	void *p;
+
+	orc.opno++;
+	snprintf(orc.op, sizeof(orc.op), "op %llu: alloc #%ld %llu B %s",
+		 (unsigned long long)orc.opno, idx, (unsigned long long)size,
+		 how_name[how]);
+	m->state = O_ALLOCATING;
+	m->content = how == H_ZERO   ? C_ZERO
+		     : how == H_INIT ? C_PATTERN
+				     : C_UNKNOWN;
+	errno = 0;
+	if (how == H_ZERO)
+		p = persist_alloc(pool, m->id, size, PERSIST_ZERO);
+	else if (how == H_INIT)
+		p = persist_alloc_init(pool, m->id, size, init_cb, m->id);
+	else
+		p = persist_alloc(pool, m->id, size, 0);
+	if (p == NULL) {
+		if (errno != ENOMEM)
+			wl_fatal("persist_alloc");
+		m = &orc.objs[idx];
+		m->state = O_ABSENT;
+		return -1;
+	}
+	m = &orc.objs[idx];
+	m->state = O_PRESENT;
+	if (how == H_WRITE) {
+		pat_fill(p, size, m->id);
+		persist(pool, p, size);
+		m->content = C_PATTERN;
+	} else if (how == H_MEMCPY) {
+		uint8_t *buf = malloc(size);
+
+		if (buf == NULL)
+			abort();
+		pat_fill(buf, size, m->id);
+		persist_memcpy(pool, p, buf, size);
+		free(buf);
+		m->content = C_PATTERN;
+	}
+	return idx;
+}
+
+/* op_free -- one free, modelled */
+static void
+op_free(long i)
+{
+	struct mobj *m;
+
+	if (i < 0 || (size_t)i >= orc.nobjs || orc.objs[i].state != O_PRESENT)
+		return;
+	m = &orc.objs[i];
+	orc.opno++;
+	snprintf(orc.op, sizeof(orc.op), "op %llu: free #%ld (%llu B)",
+		 (unsigned long long)orc.opno, i, (unsigned long long)m->size);
+	m->state = O_FREEING;
+	if (persist_free(pool, m->id))
+		wl_fatal("persist_free");
+	m->state = O_ABSENT;
+}
+
+/* live_at -- the k-th present object, or -1 */
+static long
+live_at(uint64_t k)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < orc.nobjs; i++)
+		if (orc.objs[i].state == O_PRESENT && n++ == k)
+			return (long)i;
+	return -1;
+}
+
+/* nlive -- the number of present objects */
+static uint64_t
+nlive(void)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < orc.nobjs; i++)
+		n += orc.objs[i].state == O_PRESENT;
+	return n;
+}
+
+#define MIB ((uint64_t)1 << 20)
+#define KIB ((uint64_t)1 << 10)
+
+/* wl_create -- crash inside pmemstore_create, of a small and a large pool */
+static void
+wl_create(int scale, uint64_t seed)
+{
+	(void)scale;
+	wl_begin(PMEMSTORE_MIN_POOL, 1, seed);
+	wl_end();
+	wl_begin(72 * MIB, 1, seed);
+	wl_end();
+}
+
+/* wl_slab -- every small class; slot reuse; slab pages given back */
+static void
+wl_slab(int scale, uint64_t seed)
+{
+	static const uint64_t sizes[] = {1,   64,  65,	 96,   100,  128, 160,
+					 192, 200, 256,	 320,  384,  448, 512,
+					 640, 768, 1000, 1024, 1312, 2016};
+	const size_t ns = sizeof(sizes) / sizeof(sizes[0]);
+	int rounds = scale ? 2 + scale : 1;
+	long first[64];
+
+	wl_begin(PMEMSTORE_MIN_POOL, 0, seed);
+	for (int r = 0; r < rounds; r++)
+		for (size_t i = 0; i < ns; i++)
+			op_alloc(sizes[i], (int)((i + (size_t)r) % 5));
+	/* free every other one, then reuse their slots */
+	for (size_t i = 0; i < orc.nobjs; i += 2)
+		op_free((long)i);
+	for (size_t i = 0; i < ns; i++)
+		op_alloc(sizes[ns - 1 - i], (int)(i % 5));
+	/* a second 64-byte page, emptied: given back, then reused */
+	for (int i = 0; i < 50; i++)
+		first[i % 64] = op_alloc(64, i % 2 ? H_BARE : H_INIT);
+	for (int i = 0; i < 50; i++)
+		op_free(first[i % 64]);
+	for (int i = 0; i < 6; i++)
+		op_alloc(2016, i % 5);
+	for (size_t i = 0; i < orc.nobjs; i += 3)
+		op_free((long)i);
+	wl_end();
+}
+
+/* wl_pages -- multi-page objects; page reuse; runs over old slab pages */
+static void
+wl_pages(int scale, uint64_t seed)
+{
+	static const uint64_t sizes[] = {2017,	4096,	  4097,	     8192,
+					 12345, 64 * KIB, 300 * KIB, 1 * MIB};
+	const size_t ns = sizeof(sizes) / sizeof(sizes[0]);
+	long a[16];
+
+	wl_begin(PMEMSTORE_MIN_POOL, 0, seed);
+	/*
+	 * slab pages given back (descriptors still SLAB, bitmap 0), then a
+	 * run with init content over them: a crash that keeps the record,
+	 * bit and HEAD but not every TAIL must not scrub "headers" inside
+	 * the object's content
+	 */
+	for (int i = 0; i < 16; i++)
+		a[i] = op_alloc(2016, H_BARE);
+	for (int i = 0; i < 16; i++)
+		op_free(a[i]);
+	op_alloc(32 * KIB, H_INIT);
+	for (int r = 0; r < 1 + scale; r++)
+		for (size_t i = 0; i < ns; i++)
+			op_alloc(sizes[i], (int)((i + (size_t)r) % 5));
+	for (size_t i = 1; i < orc.nobjs; i += 2)
+		op_free((long)i);
+	for (size_t i = 0; i < ns; i++)
+		op_alloc(sizes[i], (int)((i + 2) % 5));
+	for (size_t i = 0; i < orc.nobjs; i++)
+		op_free((long)i);
+	wl_end();
+}
+
+/* wl_huge -- objects of 2 MiB and more (2 MiB aligned) */
+static void
+wl_huge(int scale, uint64_t seed)
+{
+	long a, b;
+
+	wl_begin(PMEMSTORE_MIN_POOL, 0, seed);
+	a = op_alloc(2 * MIB, H_ZERO);
+	b = op_alloc(2 * MIB, H_INIT);
+	op_alloc(2 * MIB, H_BARE); /* no third aligned block: ENOMEM */
+	op_free(a);
+	a = op_alloc(2 * MIB, H_BARE);
+	op_free(b);
+	if (scale) {
+		b = op_alloc(2 * MIB, H_MEMCPY);
+		op_free(b);
+		b = op_alloc(2 * MIB + 4096, H_BARE);
+		op_free(a);
+		op_free(b);
+		a = op_alloc(4 * MIB, H_BARE);
+	}
+	op_free(a);
+	wl_end();
+}
+
+/* wl_full -- a nearly full pool: fill to ENOMEM, then churn at the edge */
+static void
+wl_full(int scale, uint64_t seed)
+{
+	static const uint64_t sizes[] = {1 * MIB, 64 * KIB, 4 * KIB, 2016, 64};
+	long last[5] = {-1, -1, -1, -1, -1};
+
+	wl_begin(PMEMSTORE_MIN_POOL, 0, seed);
+	for (int s = 0; s < 5; s++) {
+		long i;
+
+		while ((i = op_alloc(sizes[s], s < 2 ? H_BARE : H_INIT)) >= 0)
+			last[s] = i;
+	}
+	/* free at the edge and take it again */
+	for (int r = 0; r < 1 + 2 * scale; r++) {
+		op_free(last[1]);
+		for (int k = 0; k < 17; k++)
+			op_alloc(4 * KIB, k % 2 ? H_ZERO : H_WRITE);
+		op_free(last[0]);
+		last[0] = op_alloc(1 * MIB, H_BARE);
+		last[1] = op_alloc(64 * KIB, H_ZERO);
+		for (int k = 0; k < 4; k++)
+			op_free(live_at(nlive() - 1 - (uint64_t)k));
+		op_alloc(64, H_INIT);
+		op_alloc(2016, H_WRITE);
+	}
+	wl_end();
+}
+
+/* wl_frag -- holes between runs and in slabs, filled again */
+static void
+wl_frag(int scale, uint64_t seed)
+{
+	int pairs = scale ? 40 : 10;
+	long small[64], slots[256];
+
+	wl_begin(PMEMSTORE_MIN_POOL, 0, seed);
+	for (int i = 0; i < pairs; i++) {
+		small[i] = op_alloc(4 * KIB, H_BARE);
+		op_alloc(8 * KIB, i % 4 ? H_BARE : H_INIT);
+	}
+	for (int i = 0; i < pairs; i++)
+		op_free(small[i]); /* 1-page holes */
+	for (int i = 0; i < 5; i++)
+		op_alloc(8 * KIB, H_BARE); /* cannot use the holes */
+	for (int i = 0; i < pairs / 2; i++)
+		op_alloc(4 * KIB, i % 3 ? H_BARE : H_WRITE); /* into holes */
+	/* free neighbours so that holes merge, then larger runs into them */
+	for (size_t i = 0; i < orc.nobjs && i < (size_t)pairs; i++)
+		if (orc.objs[i].size == 8 * KIB && i % 4 == 1)
+			op_free((long)i);
+	for (int i = 0; i < pairs / 4; i++)
+		op_alloc(12 * KIB, H_ZERO);
+	/* slab holes */
+	int ns = scale ? 200 : 60;
+
+	for (int i = 0; i < ns; i++)
+		slots[i] = op_alloc(64, i % 2 ? H_BARE : H_INIT);
+	for (int i = 0; i < ns; i += 2)
+		op_free(slots[i]);
+	for (int i = 0; i < ns / 2; i++)
+		op_alloc(60, i % 3 ? H_BARE : H_WRITE);
+	for (int i = 1; i < ns; i += 2)
+		op_free(slots[i]);
+	wl_end();
+}
+
+/* wl_hwm -- a 72 MiB pool grown past its first high-water mark */
+static void
+wl_hwm(int scale, uint64_t seed)
+{
+	long a[70];
+
+	(void)scale;
+	wl_begin(72 * MIB, 0, seed);
+	/*
+	 * 64 runs of 1 MiB reach page 16384: the 64th raises the mark.  The
+	 * first 62 are set up without crash points and written back.
+	 */
+	armed = 0;
+	for (int i = 0; i < 62; i++)
+		a[i] = op_alloc(1 * MIB, H_BARE);
+	wl_settle();
+	armed = 1;
+	for (int i = 62; i < 64; i++)
+		a[i] = op_alloc(1 * MIB, H_BARE);
+	op_alloc(100, H_INIT);
+	a[64] = op_alloc(2 * MIB, H_INIT);
+	a[65] = op_alloc(8 * KIB, H_ZERO);
+	op_free(a[63]);
+	op_free(a[64]);
+	op_alloc(1 * MIB, H_BARE);
+	for (int i = 0; i < 8; i++)
+		op_free(a[i]);
+	op_alloc(3 * MIB, H_BARE);
+	wl_end();
+}
+
+/* wl_random -- a seeded random mix of every operation and size */
+static void
+wl_random(int scale, uint64_t seed)
+{
+	int nops = scale == 0 ? 60 : 600 * scale;
+	int failed = 0;
+
+	wl_begin(PMEMSTORE_MIN_POOL, 0, seed);
+	for (int k = 0; k < nops && !*stop_all; k++) {
+		uint64_t r = rng_next(&wl_rng) % 100, n = nlive();
+
+		if (n && (r < 42 || failed)) {
+			op_free(live_at(rng_next(&wl_rng) % n));
+			failed = 0;
+			continue;
+		}
+		uint64_t sz, c = rng_next(&wl_rng) % 100;
+		int how = (int)(rng_next(&wl_rng) % 5);
+
+		if (c < 60)
+			sz = 1 + rng_next(&wl_rng) % 2016;
+		else if (c < 88)
+			sz = 2017 + rng_next(&wl_rng) % (128 * KIB);
+		else if (c < 97)
+			sz = 128 * KIB + rng_next(&wl_rng) % (900 * KIB);
+		else
+			sz = 2 * MIB + (rng_next(&wl_rng) % 2) * 4096;
+		if (sz > 256 * KIB && how != H_ZERO)
+			how = H_BARE; /* keep images small */
+		failed = op_alloc(sz, how) < 0;
+	}
+	wl_end();
+}
+
+const struct workload workloads[] = {
+	{"create", "crash inside pmemstore_create (8 MiB and 72 MiB pools)",
+	 wl_create},
+	{"slab", "every small class (1..2016 B), slot reuse, slab page churn",
+	 wl_slab},
+	{"pages", "multi-page objects, page reuse, runs over freed slabs",
+	 wl_pages},
+	{"huge", ">= 2 MiB objects, 2 MiB aligned, ZERO/init/memcpy", wl_huge},
+	{"full", "a nearly full pool: fill to ENOMEM, churn at the edge",
+	 wl_full},
+	{"frag", "fragmented runs and slabs, holes filled again", wl_frag},
+	{"hwm", "a 72 MiB pool grown past its high-water mark", wl_hwm},
+	{"random", "a seeded random mix of every operation and size",
+	 wl_random},
+	{NULL, NULL, NULL},
+};
