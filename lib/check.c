@@ -301,7 +301,8 @@ sb_state(const struct pms_super *s)
 {
 	if (memcmp(s->magic, PMS_MAGIC, 8) != 0)
 		return SB_NOMAGIC;
-	if (s->version != PMS_FORMAT_VERSION)
+	/* version 0 is a torn copy (create cut short), not a newer pool */
+	if (s->version != PMS_FORMAT_VERSION && s->version != 0)
 		return SB_VERSION;
 	if (s->checksum != pms_super_checksum(s))
 		return SB_CHECKSUM;

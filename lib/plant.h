@@ -20,7 +20,7 @@
 #define PMS_PLANT_FREE_NOINVAL 5    /* free leaves the header verifying */
 #define PMS_PLANT_REUSE_EARLY 6	    /* slot reused before free durable */
 #define PMS_PLANT_DESC_NOFLUSH 7    /* HEAD descriptor not flushed */
-#define PMS_PLANT_SUPER_ONECOPY 8   /* create writes one superblock */
+#define PMS_PLANT_SUPER_ONECOPY 8   /* copy B never written */
 #define PMS_PLANT_ZERO_NOFENCE 9    /* PERSIST_ZERO zeroes not fenced */
 #define PMS_PLANT_RECORD_NOFLUSH 10 /* large object's record not flushed */
 #define PMS_PLANT_TAIL_NOREPAIR 11  /* open leaves missing TAILs */

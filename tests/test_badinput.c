@@ -674,7 +674,7 @@ test_future_version(void)
 
 	path = copy_template("bad_ver0");
 	sb_edit(path, BOTH, version_zero, 1);
-	expect_rejected(path, 0, "version 0");
+	expect_rejected(path, EIO, "version 0 (a torn copy)");
 	test_pool_remove(path);
 
 	/* an unknown incompatible feature */

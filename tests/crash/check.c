@@ -614,6 +614,16 @@ check_nested(const struct lives *l1, uint64_t m1, char *why, size_t wl)
 	return ret;
 }
 
+/* sb_finding -- pmemstore_check_report callback: count superblock findings */
+static int
+sb_finding(const struct pmemstore_finding *f, void *arg)
+{
+	if (f->kind == PMEMSTORE_FINDING_SUPERBLOCK ||
+	    f->kind == PMEMSTORE_FINDING_FORMAT)
+		++*(int *)arg;
+	return 0;
+}
+
 /* check_image -- recover img_path and check every invariant; 0 = clean */
 int
 check_image(uint64_t no, char *why, size_t wl)
@@ -626,6 +636,22 @@ check_image(uint64_t no, char *why, size_t wl)
 	int refill = opt.i9_every && no % opt.i9_every == 0;
 	int ret = -1;
 
+	/*
+	 * I1 for create: once pmemstore_create returned, both superblock
+	 * copies are durable and valid in every image, before any recovery
+	 * (open would restore a missing copy and hide the loss of redundancy)
+	 */
+	if (!orc.create || orc.created) {
+		int nsb = 0;
+
+		in_check++;
+		(void)pmemstore_check_report(img_path, 0, sb_finding, &nsb);
+		in_check--;
+		if (nsb)
+			FAIL("I1: pmemstore_create returned, but the image "
+			     "lacks a valid superblock copy: %s",
+			     pmemstore_errormsg());
+	}
 	track_img = nested;
 	ps = pmemstore_open(img_path, 0);
 	track_img = 0;
