@@ -659,10 +659,13 @@ check_image(uint64_t no, char *why, size_t wl)
 	if (ps == NULL) {
 		int e = errno;
 
-		/* no pool yet: open fails cleanly (a torn superblock's
-		 * version word may read 0: ENOTSUP) */
-		if (orc.create && !orc.created &&
-		    (e == EINVAL || e == EIO || e == ENOTSUP)) {
+		/*
+		 * no pool yet: open fails cleanly, EINVAL (no magic) or EIO
+		 * (no valid copy; a torn copy whose version word did not
+		 * land is damage, not a newer format: ENOTSUP would be a
+		 * wrong diagnosis and is a violation)
+		 */
+		if (orc.create && !orc.created && (e == EINVAL || e == EIO)) {
 			ret = 0;
 			goto out;
 		}
