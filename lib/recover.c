@@ -304,6 +304,8 @@ settle_records(struct pmemstore *ps, struct recs *rs, uint64_t *used,
 				if (q == 0 || (dq->w0 == PMS_DESC_TAIL_W0(q) &&
 					       dq->w1 == 0))
 					continue;
+				/* read-only: persist_id_of cannot trust them */
+				ps->stale_runs = ps->rdonly;
 				if (fix_add(ps, f, &dq->w0, PMS_DESC_TAIL_W0(q),
 					    NO_PAGE) ||
 				    fix_add(ps, f, &dq->w1, 0, NO_PAGE))
