@@ -2,15 +2,17 @@
 # scripts/fuzz.sh -- build and run the pool-file fuzzers (docs/fuzzing.md)
 #
 #   scripts/fuzz.sh deps      install clang 14, its runtimes and afl++ (root)
-#   scripts/fuzz.sh build     build-fuzz/ (libFuzzer: fuzz_pool, fuzz_tool)
-#                             and build-fuzz-afl/ (AFL++: fuzz_pool_afl)
+#   scripts/fuzz.sh build     build-fuzz/ (libFuzzer: fuzz_pool, fuzz_tool),
+#                             build-fuzz-afl/ (AFL++: fuzz_pool_afl) and
+#                             build-fuzz-aflfast/ (AFL++, no sanitizers)
 #   scripts/fuzz.sh replay    every corpus input through fuzz_pool in both
 #                             checksum modes and through fuzz_pool_afl
 #   scripts/fuzz.sh run [-t SECONDS] [-j JOBS] [-e libfuzzer|afl|both]
-#                       [-m plain|fix|both] [-o DIR]
+#                       [-m plain|fix|both] [-J "ENGINE:MODE ..."] [-o DIR]
 #                             a campaign (default 60 s, 1 job, libFuzzer,
-#                             plain); prints executions, exec/s and
-#                             findings, exits 1 on any finding
+#                             plain; -J lists the jobs, ENGINE one of
+#                             libfuzzer, afl, aflfast); prints executions,
+#                             exec/s and findings, exits 1 on any finding
 #   scripts/fuzz.sh seeds     regenerate the generated seeds in the corpus
 #   scripts/fuzz.sh import DIR...
 #                             raw pool images (e.g. crash-simulator dumps)
@@ -30,6 +32,8 @@ bld_afl=${BUILD_FUZZ_AFL:-$top/build-fuzz-afl}
 fuzz_pool=$bld/tests/fuzz/fuzz_pool
 fuzz_tool=$bld/tests/fuzz/fuzz_tool
 fuzz_afl=$bld_afl/tests/fuzz/fuzz_pool_afl
+bld_aflfast=${BUILD_FUZZ_AFLFAST:-$top/build-fuzz-aflfast}
+fuzz_aflfast=$bld_aflfast/tests/fuzz/fuzz_pool_afl
 jobs=$(nproc)
 
 export PMEMSTORE_TEST_DIR=$work
@@ -58,7 +62,14 @@ cmd_build() {
 	CC=afl-clang-fast cmake -S "$top" -B "$bld_afl" -DPMEMSTORE_FUZZ=ON \
 		-DPMEMSTORE_TESTS=OFF -DPMEMSTORE_BENCH=OFF >/dev/null
 	AFL_QUIET=1 cmake --build "$bld_afl" -j "$jobs" --target fuzz_pool_afl
-	ls -l "$fuzz_pool" "$fuzz_tool" "$fuzz_afl"
+	# without sanitizers: 2.5 times the executions, for long campaigns
+	# (their findings are replayed through the sanitized builds)
+	CC=afl-clang-fast cmake -S "$top" -B "$bld_aflfast" \
+		-DPMEMSTORE_FUZZ=ON -DPMEMSTORE_FUZZ_SANITIZE= \
+		-DPMEMSTORE_TESTS=OFF -DPMEMSTORE_BENCH=OFF >/dev/null
+	AFL_QUIET=1 cmake --build "$bld_aflfast" -j "$jobs" \
+		--target fuzz_pool_afl
+	ls -l "$fuzz_pool" "$fuzz_tool" "$fuzz_afl" "$fuzz_aflfast"
 }
 
 need() {
@@ -106,10 +117,11 @@ afl_stats() {
 }
 
 cmd_run() {
-	local secs=60 njobs=1 engine=libfuzzer mode=plain out=""
+	local secs=60 njobs=1 engine=libfuzzer mode=plain out="" spec=""
 	local OPTIND opt
-	while getopts "t:j:e:m:o:" opt; do
+	while getopts "t:j:e:m:o:J:" opt; do
 		case $opt in
+		J) spec=$OPTARG ;;
 		t) secs=$OPTARG ;;
 		j) njobs=$OPTARG ;;
 		e) engine=$OPTARG ;;
@@ -123,13 +135,21 @@ cmd_run() {
 	local engines modes
 	case $engine in both) engines=(afl libfuzzer) ;; *) engines=("$engine") ;; esac
 	case $mode in both) modes=(plain fix) ;; *) modes=("$mode") ;; esac
-	local pids=() names=() i afl_n=0
-	for ((i = 0; i < njobs; i++)); do
-		local e=${engines[$((i % ${#engines[@]}))]}
-		# job i: engines in turn, modes staggered, so that 2 jobs of
-		# "both" and "both" are afl-plain and libfuzzer-fix, 4 all four
-		local m=${modes[$(((i / ${#engines[@]} + i) % ${#modes[@]}))]}
-		local fix=0 name=$e-$m-$i
+	# the jobs: ENGINE:MODE words
+	local list=() i
+	if [ -n "$spec" ]; then
+		read -r -a list <<<"$spec"
+	else
+		for ((i = 0; i < njobs; i++)); do
+			# engines in turn, modes staggered: 2 jobs of "both" and
+			# "both" are afl:plain and libfuzzer:fix, 4 all four
+			list+=("${engines[$((i % ${#engines[@]}))]}:${modes[$(((i / ${#engines[@]} + i) % ${#modes[@]}))]}")
+		done
+	fi
+	local pids=() names=() afl_n=0
+	for i in "${!list[@]}"; do
+		local e=${list[$i]%%:*} m=${list[$i]#*:}
+		local fix=0 name=$e-$m-$i bin
 		[ "$m" = fix ] && fix=1
 		names+=("$name")
 		if [ "$e" = libfuzzer ]; then
@@ -144,8 +164,10 @@ cmd_run() {
 				-artifact_prefix="$d/artifacts/" \
 				"$d/corpus" "$corpus" >"$d/log" 2>&1 &
 		else
-			need "$fuzz_afl"
-			local role=-S an=$m-$i
+			bin=$fuzz_afl
+			[ "$e" = aflfast ] && bin=$fuzz_aflfast
+			need "$bin"
+			local role=-S
 			[ "$afl_n" -eq 0 ] && role=-M
 			afl_n=$((afl_n + 1))
 			mkdir -p "$out/afl"
@@ -155,20 +177,21 @@ cmd_run() {
 				AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 \
 				AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
 				AFL_NO_AFFINITY=1 AFL_SKIP_CRASHES=1 \
-				afl-fuzz $role "$an" -V "$secs" -t 20000 \
-				-i "$corpus" -o "$out/afl" -- "$fuzz_afl" \
-				>"$out/afl-$an.log" 2>&1 &
-			names[-1]=afl/$an
+				afl-fuzz $role "$name" -V "$secs" -t 20000 \
+				-i "$corpus" -o "$out/afl" -- "$bin" \
+				>"$out/$name.log" 2>&1 &
+			names[-1]=afl/$name
 		fi
 		pids+=($!)
 	done
 	echo "fuzz.sh: campaign in $out: ${names[*]}, $secs s"
+	local t0=$SECONDS
 	local failed=0
 	for i in "${!pids[@]}"; do
 		wait "${pids[$i]}" || failed=1
 	done
 	local rc=0
-	report "$out" "$secs" || rc=1
+	report "$out" $((SECONDS - t0)) || rc=1
 	[ $failed -eq 0 ] || echo "fuzz.sh: a fuzzer exited with an error"
 	return $((rc | failed))
 }

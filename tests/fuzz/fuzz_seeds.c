@@ -13,63 +13,45 @@ static char scratch[4096];
 static unsigned nseeds;
 static size_t seed_bytes;
 
+/* OP -- one script operation: op, a, b (little-endian) */
+#define OP(op, a, b) (op), (a), (uint8_t)((b)&0xff), (uint8_t)((b) >> 8)
+
+/* clang-format off */
 /* the standard script: look around, free, allocate, look again */
 static const uint8_t script_std[] = {
-	FZ_OP_FOREACH,
-	0,
-	0,
-	0, /* walk */
-	FZ_OP_STATS,
-	0,
-	0,
-	0, /* stats */
-	FZ_OP_GET,
-	0,
-	0,
-	0, /* get id 0 */
-	FZ_OP_FREE,
-	1,
-	0,
-	0, /* free id 1 */
-	FZ_OP_FREE,
-	0x80,
-	0,
-	0, /* free the first walked */
-	FZ_OP_ALLOC,
-	40,
-	100,
-	0, /* small */
-	FZ_OP_ALLOC_INIT | 0x50,
-	41,
-	0x88,
-	0x13, /* 5000 bytes, init */
-	FZ_OP_ALLOC | 0x08,
-	42,
-	0x00,
-	0xf0, /* 2 MiB, zeroed */
-	FZ_OP_ID_OF,
-	0,
-	0x40,
-	0, /* an address in the data area */
-	FZ_OP_WRITE,
-	0,
-	0x5a,
-	0, /* overwrite id 0 */
-	FZ_OP_ALLOC,
-	0,
-	64,
-	0, /* EEXIST or reuse */
-	FZ_OP_STATS,
-	0,
-	0,
-	0,
+	OP(FZ_OP_FOREACH, 0, 0),		/* walk */
+	OP(FZ_OP_STATS, 0, 0),			/* stats */
+	OP(FZ_OP_GET, 0, 0),			/* get id 0 */
+	OP(FZ_OP_FREE, 1, 0),			/* free id 1 */
+	OP(FZ_OP_FREE, 0x80, 0),		/* free the first walked */
+	OP(FZ_OP_ALLOC, 40, 100),		/* small */
+	OP(FZ_OP_ALLOC_INIT | 0x50, 41, 5000),	/* two pages, init */
+	OP(FZ_OP_ALLOC | 0x08, 42, 12288),	/* three pages, zeroed */
+	OP(FZ_OP_ID_OF, 0, 0x40),		/* an address in the data */
+	OP(FZ_OP_WRITE, 0, 0x5a),		/* overwrite id 0 */
+	OP(FZ_OP_ALLOC, 0, 64),			/* EEXIST or reuse */
+	OP(FZ_OP_STATS, 0, 0),
+};
+
+/* the script of the huge shapes: a 2 MiB object costs a millisecond
+ * (zeroing and flushing), so only a few seeds carry them */
+static const uint8_t script_huge[] = {
+	OP(FZ_OP_FOREACH, 0, 0),
+	OP(FZ_OP_ALLOC | 0x08, 42, 0xf000),	/* 2 MiB, zeroed */
+	OP(FZ_OP_FREE, 0, 0),
+	OP(FZ_OP_ALLOC, 43, 0xf001),		/* 2 MiB + 1 */
+	OP(FZ_OP_ID_OF, 0, 0x40),
+	OP(FZ_OP_STATS, 0, 0),
 };
 
 /* a short script for the damaged cases */
 static const uint8_t script_short[] = {
-	FZ_OP_FOREACH, 0,    0, 0, FZ_OP_ALLOC, 43, 0x00, 0x10,
-	FZ_OP_FREE,    0x80, 0, 0, FZ_OP_STATS, 0,  0,	  0,
+	OP(FZ_OP_FOREACH, 0, 0),
+	OP(FZ_OP_ALLOC, 43, 0x1000),
+	OP(FZ_OP_FREE, 0x80, 0),
+	OP(FZ_OP_STATS, 0, 0),
 };
+/* clang-format on */
 
 /* emit -- write one corpus file */
 static void
@@ -312,7 +294,8 @@ shapes(void)
 	obj(ps, 1, PMS_HUGE_SIZE + 1);
 	obj(ps, 2, 64);
 	pmemstore_close(ps);
-	EMIT_POOL("huge", "", STD, script_std);
+	EMIT_POOL("huge", "", STD, script_huge);
+	EMIT_POOL("huge", "-std", STD, script_std);
 
 	/* near full: large runs until ENOMEM, then small ones */
 	ps = mkpool("full", PMEMSTORE_MIN_POOL);
