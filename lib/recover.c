@@ -374,6 +374,15 @@ pms_recover(struct pmemstore *ps)
 
 		switch (t) {
 		case PMS_DESC_FREE:
+			/* w0 of a free page is written whole, always 0 */
+			if (w0 != 0) {
+				pms_err(EIO,
+					"pool %s: descriptor of page %llu is "
+					"malformed; run pmemstore_check",
+					ps->path, (unsigned long long)p);
+				goto out;
+			}
+			break;
 		case PMS_DESC_HEAD:
 		case PMS_DESC_TAIL:
 			break; /* runs are settled from their records */
