@@ -684,6 +684,22 @@ nasty(void)
 		memcpy(page_at(&m, &s2, s2.page) + s2.slot * PMS_HDR_SIZE, &h,
 		       sizeof(h));
 	});
+	/* reserved fields outside the identity checks */
+	NASTY("nasty-hdr-rsvd", {
+		uint32_t one32 = 1;
+
+		memcpy(page_at(&m, &s2, s2.page) + s2.slot * PMS_HDR_SIZE +
+			       offsetof(struct pms_obj_hdr, rsvd),
+		       &one32, 4);
+	});
+	NASTY("nasty-record-rsvd", {
+		uint64_t one64 = 1;
+
+		memcpy(page_at(&m, &l1, l1.rpage) + l1.slot * PMS_RECORD_SIZE +
+			       offsetof(struct pms_record, rsvd),
+		       &one64, 8);
+	});
+	NASTY("nasty-free-w0-bits", desc_at(&m, s0.page + 30)->w0 = 0x100);
 #undef NASTY
 #undef BOTH
 }
