@@ -34,6 +34,7 @@
 #include "flush.h"
 #include "checksum.h"
 #include "errors.h"
+#include "plant.h"
 
 /*
  * st64 / ld64 -- relaxed 8-byte stores and loads of words that
@@ -124,6 +125,23 @@ check_ps(struct pmemstore *ps, const void *id, int writes)
 }
 
 /*
+ * set_bit_halves -- PMS_PLANT_TORN_COMMIT only: set a bitmap bit as two
+ * 4-byte stores, each flushed on its own (a commit word that is not
+ * written by one aligned 8-byte store is not failure-atomic)
+ */
+static void
+set_bit_halves(struct pmemstore *ps, uint64_t *w, unsigned bit)
+{
+	uint64_t v = __atomic_load_n(w, __ATOMIC_RELAXED) | 1ULL << bit;
+	uint32_t *half = (uint32_t *)w;
+
+	__atomic_store_n(&half[0], (uint32_t)v, __ATOMIC_RELAXED);
+	(void)pms_flush(ps, &half[0], 4);
+	__atomic_store_n(&half[1], (uint32_t)(v >> 32), __ATOMIC_RELAXED);
+	(void)pms_flush(ps, &half[1], 4);
+}
+
+/*
  * publish_small -- make a reserved slot a live object: header, then bit,
  * one flush of each line and one fence (the bit is the commit word)
  */
@@ -140,11 +158,17 @@ publish_small(struct pmemstore *ps, struct pms_obj *o)
 			 pms_check_small(ps->seed, o->uuid, o->size, o->page,
 					 o->slot, cls),
 			 __ATOMIC_RELAXED);
-	__atomic_fetch_or(&d->w1, 1ULL << o->slot, __ATOMIC_RELEASE);
+	if (PMS_PLANTED(TORN_COMMIT)) {
+		set_bit_halves(ps, &d->w1, o->slot);
+	} else {
+		__atomic_fetch_or(&d->w1, 1ULL << o->slot, __ATOMIC_RELEASE);
+	}
 	/* the header and the bit: a crash keeps neither, one, or both */
-	if (pms_flush(ps, h, sizeof(*h)) || pms_flush(ps, d, sizeof(*d)))
+	if ((!PMS_PLANTED(HDR_NOFLUSH) && pms_flush(ps, h, sizeof(*h))) ||
+	    pms_flush(ps, d, sizeof(*d)))
 		return -1;
-	pms_drain(ps); /* durable: the object exists from here on */
+	if (!PMS_PLANTED(PUBLISH_NOFENCE))
+		pms_drain(ps); /* durable: the object exists from here on */
 	return 0;
 }
 
@@ -182,10 +206,12 @@ publish_large(struct pmemstore *ps, struct pms_obj *o)
 	 * not flushed: open derives them from the HEAD and rewrites any that
 	 * did not reach the media (a 64 MiB object would flush 4096 lines).
 	 */
-	if (pms_flush(ps, r, sizeof(*r)) || pms_flush(ps, d, sizeof(*d)) ||
+	if ((!PMS_PLANTED(RECORD_NOFLUSH) && pms_flush(ps, r, sizeof(*r))) ||
+	    (!PMS_PLANTED(DESC_NOFLUSH) && pms_flush(ps, d, sizeof(*d))) ||
 	    pms_flush(ps, rd, sizeof(*rd)))
 		return -1;
-	pms_drain(ps); /* durable: the object exists from here on */
+	if (!PMS_PLANTED(PUBLISH_NOFENCE))
+		pms_drain(ps); /* durable: the object exists from here on */
 	return 0;
 }
 
@@ -286,7 +312,15 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 		/* zeroes durable (first fence) before the header can land */
 		if (pms_memset_nodrain(ps, ptr, 0, size))
 			goto fail_unreserve;
+		if (!PMS_PLANTED(ZERO_NOFENCE))
+			pms_drain(ps);
+	} else if (init && PMS_PLANTED(PUBLISH_EARLY)) {
+		/* the planted order: publish, then the content */
+		if ((o->npages ? publish_large(ps, o) : publish_small(ps, o)) ||
+		    init(ptr, size, arg) || pms_flush(ps, ptr, size))
+			goto fail_unreserve;
 		pms_drain(ps);
+		goto published;
 	} else if (init) {
 		ret = init(ptr, size, arg);
 		if (ret) {
@@ -302,7 +336,7 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 	}
 	if ((o->npages ? publish_large(ps, o) : publish_small(ps, o)))
 		goto fail_unreserve;
-
+published:
 	pthread_mutex_lock(&st->lock);
 	o->state = PMS_OBJ_LIVE;
 	pthread_mutex_unlock(&st->lock);
@@ -392,7 +426,8 @@ unpublish(struct pmemstore *ps, struct pms_obj *o)
 		struct pms_desc *run = &ps->desc[o->page];
 
 		check = &rec_of(ps, page, o->slot)->check;
-		__atomic_store_n(check, 0, __ATOMIC_RELAXED);
+		if (!PMS_PLANTED(FREE_NOINVAL))
+			__atomic_store_n(check, 0, __ATOMIC_RELAXED);
 		for (uint64_t i = 0; i < o->npages; i++) {
 			st64(&run[i].w0, 0);
 			st64(&run[i].w1, 0);
@@ -402,12 +437,14 @@ unpublish(struct pmemstore *ps, struct pms_obj *o)
 			return -1;
 	} else {
 		check = &hdr_of(ps, page, o->slot)->check;
-		__atomic_store_n(check, 0, __ATOMIC_RELAXED);
+		if (!PMS_PLANTED(FREE_NOINVAL))
+			__atomic_store_n(check, 0, __ATOMIC_RELAXED);
 	}
 	/* bit, check (and run): any one of them landing frees the object */
 	if (pms_flush(ps, d, sizeof(*d)) || pms_flush(ps, check, 8))
 		return -1;
-	pms_drain(ps); /* durable: the slot and pages may be reused now */
+	if (!PMS_PLANTED(REUSE_EARLY))
+		pms_drain(ps); /* durable: the slot and pages may be reused */
 	return 0;
 }
 

@@ -31,6 +31,7 @@
 #include "flush.h"
 #include "checksum.h"
 #include "errors.h"
+#include "plant.h"
 #include "recover.h"
 
 /*
@@ -211,30 +212,31 @@ map_pool(struct pmemstore *ps, size_t len)
 }
 
 /*
- * devdax_size -- a device-dax node's size, from sysfs (fstat says 0): the
- * read-only path maps it with plain mmap, which needs the length
+ * pms_devdax_size -- a device-dax node's size, from sysfs (fstat says 0):
+ * the read-only path maps it with plain mmap, which needs the length (also
+ * used by pmemstore_check)
  */
-static int
-devdax_size(struct pmemstore *ps, const struct stat *st, uint64_t *size)
+int
+pms_devdax_size(const char *path, const struct stat *st, uint64_t *size)
 {
-	char path[PATH_MAX];
+	char sys[PATH_MAX];
 	unsigned long long v = 0;
 	FILE *f;
 	int n;
 
-	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/size",
+	snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u/size",
 		 major(st->st_rdev), minor(st->st_rdev));
-	f = fopen(path, "re");
+	f = fopen(sys, "re");
 	if (f == NULL)
 		return pms_err(EINVAL,
 			       "pool %s: a character device that is not "
 			       "device-dax (no %s)",
-			       ps->path, path);
+			       path, sys);
 	n = fscanf(f, "%llu", &v);
 	fclose(f);
 	if (n != 1 || v == 0)
 		return pms_err(EINVAL, "pool %s: cannot read the size in %s",
-			       ps->path, path);
+			       path, sys);
 	*size = v;
 	return 0;
 }
@@ -251,7 +253,7 @@ file_size(struct pmemstore *ps, const struct stat *st, uint64_t *size)
 	}
 	if (S_ISCHR(st->st_mode)) {
 		ps->is_devdax = 1;
-		return devdax_size(ps, st, size);
+		return pms_devdax_size(ps->path, st, size);
 	}
 	return pms_err(EINVAL,
 		       "pool %s: neither a regular file nor a device-dax node",
@@ -531,7 +533,7 @@ format(struct pmemstore *ps, uint64_t size)
 	ps->pages.hwm = 0;
 	if (pms_hwm_extend(ps, PMS_HWM_INITIAL)) /* fences */
 		return -1;
-	for (int c = 0; c < 2; c++) {
+	for (int c = 0; c < (PMS_PLANTED(SUPER_ONECOPY) ? 1 : 2); c++) {
 		memcpy(&ps->sbp[c]->sb, &sb, sizeof(sb));
 		if (pms_flush(ps, &ps->sbp[c]->sb, sizeof(sb)))
 			return -1;

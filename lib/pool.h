@@ -67,6 +67,11 @@ pms_page_addr(const struct pmemstore *ps, uint64_t p)
 /* pms_geometry -- the layout create gives a pool of size bytes */
 int pms_geometry(uint64_t size, uint64_t *npages, uint64_t *data_off);
 
+struct stat;
+
+/* pms_devdax_size -- the size of a device-dax node, from sysfs */
+int pms_devdax_size(const char *path, const struct stat *st, uint64_t *size);
+
 /* pms_hwm_extend -- make descriptors [0, end) usable; see pool.c */
 int pms_hwm_extend(struct pmemstore *ps, uint64_t end);
 

@@ -39,6 +39,7 @@
 #include "checksum.h"
 #include "errors.h"
 #include "recover.h"
+#include "plant.h"
 
 /*
  * one pending repair: an 8-byte store.  page is the data page whose
@@ -319,6 +320,8 @@ settle_records(struct pmemstore *ps, struct recs *rs, uint64_t *used,
 				used_set(inrun, pg);
 				if (q == 0 || (dq->w0 == PMS_DESC_TAIL_W0(q) &&
 					       dq->w1 == 0))
+					continue;
+				if (PMS_PLANTED(TAIL_NOREPAIR))
 					continue;
 				/* read-only: persist_id_of cannot trust them */
 				ps->stale_runs = ps->rdonly;

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * plant.h -- deliberately planted bugs, for the crash simulator's proof
+ * that it can fail (tests/crash, docs/crash-testing.md).
+ *
+ * A normal build never defines PMEMSTORE_PLANT, so every PMS_PLANTED()
+ * is the constant 0 and the compiler drops the buggy branch; both
+ * branches still compile in every build, so a plant cannot rot.  The test
+ * build defines PMEMSTORE_PLANT to one PMS_PLANT_* number per variant
+ * library (pmemstore_plant_<name>) and asserts that the simulator reports
+ * a violation for it.
+ */
+#ifndef PMS_PLANT_H
+#define PMS_PLANT_H 1
+
+#define PMS_PLANT_HDR_NOFLUSH 1	    /* object header not flushed */
+#define PMS_PLANT_PUBLISH_NOFENCE 2 /* alloc returns before its fence */
+#define PMS_PLANT_PUBLISH_EARLY 3   /* init: published before content */
+#define PMS_PLANT_TORN_COMMIT 4	    /* commit word as two 4-byte halves */
+#define PMS_PLANT_FREE_NOINVAL 5    /* free leaves the header verifying */
+#define PMS_PLANT_REUSE_EARLY 6	    /* slot reused before free durable */
+#define PMS_PLANT_DESC_NOFLUSH 7    /* HEAD descriptor not flushed */
+#define PMS_PLANT_SUPER_ONECOPY 8   /* create writes one superblock */
+#define PMS_PLANT_ZERO_NOFENCE 9    /* PERSIST_ZERO zeroes not fenced */
+#define PMS_PLANT_RECORD_NOFLUSH 10 /* large object's record not flushed */
+#define PMS_PLANT_TAIL_NOREPAIR 11  /* open leaves missing TAILs */
+#define PMS_PLANT_COUNT 11
+
+#ifdef PMEMSTORE_PLANT
+#define PMS_PLANTED(name) (PMEMSTORE_PLANT == PMS_PLANT_##name)
+#else
+#define PMS_PLANTED(name) 0
+#endif
+
+#endif /* PMS_PLANT_H */
