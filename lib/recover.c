@@ -14,7 +14,9 @@
  * first, written only after every check passed, then one fence; every
  * repair is idempotent, so a crash during it is repaired again next time):
  *   - a set bit whose header/record does not verify: an allocation that
- *     did not complete; the bit is cleared;
+ *     did not complete; the bit is cleared, and a non-zero check (torn, or
+ *     another layout's bytes) zeroed, so that the next open finds nothing
+ *     to repair;
  *   - a clear bit whose header/record still verifies: a free that did not
  *     complete, or an allocation whose bit never landed; the check is
  *     zeroed;
@@ -195,8 +197,9 @@ scan_slab(struct pmemstore *ps, uint64_t p, unsigned cls, uint64_t *used,
 			}
 			check = (uint64_t *)(at + offsetof(struct pms_record,
 							   check));
-			if (!set && r.r.check != 0 &&
-			    fix_add(ps, f, check, 0, p))
+			/* not live: a stale or torn check goes too, or the
+			 * next open would scrub it (not idempotent) */
+			if (r.r.check != 0 && fix_add(ps, f, check, 0, p))
 				return -1;
 			continue;
 		}
@@ -217,7 +220,7 @@ scan_slab(struct pmemstore *ps, uint64_t p, unsigned cls, uint64_t *used,
 				       ps->path, (unsigned long long)p, i);
 		if (set && ok)
 			live |= 1ULL << i;
-		else if (!set && hdrs[i].check != 0 &&
+		else if (hdrs[i].check != 0 && /* also a set bit's torn one */
 			 fix_add(ps, f, check, 0, p))
 			return -1;
 	}
