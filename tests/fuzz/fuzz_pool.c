@@ -126,7 +126,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	check_real = !(pmemstore_check("/nonexistent/pms-fuzz", 0) != 0 &&
 		       errno == ENOSYS);
 	s = getenv("PMS_FUZZ_QUIET");
-	if (!(s && *s))
+	if (!(s && *s && strcmp(s, "0") != 0))
 		fprintf(stderr,
 			"fuzz_pool: checksum fixing %s, check oracles %s, "
 			"files up to %llu bytes\n",
