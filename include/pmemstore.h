@@ -85,7 +85,13 @@ struct pmemstore_stats {
 PMEMSTORE_API int pmemstore_stats(struct pmemstore *ps,
 				  struct pmemstore_stats *st);
 
-/* offline check and repair of a pool that is not open (since 1.1) */
+/*
+ * offline check and repair of a pool that is not open (since 1.1), see
+ * pmemstore_check(3): 0 when consistent; -1 with errno EUCLEAN when not
+ * (or when REPAIR refused: nothing written), ENOTSUP for an unknown
+ * format, EWOULDBLOCK when the pool is open, ECANCELED when the callback
+ * returned nonzero.  Each finding goes to the callback, if given.
+ */
 #define PMEMSTORE_CHECK_REPAIR (1U << 0) /* fix what loses no live object */
 
 /* what a finding concerns */

@@ -94,6 +94,9 @@ struct ck {
 	size_t nsv, capsv;
 
 	const uint8_t *base; /* the read-only mapping */
+	int fd;		     /* the file, for pread; -1 on device-dax */
+	int ioerr;	     /* a pread failed (errno) */
+	uint8_t pbuf[PMS_PAGE_SIZE] __attribute__((aligned(64)));
 	size_t map_len;
 	uint64_t fsize;
 
@@ -221,10 +224,31 @@ page_off(const struct ck *k, uint64_t p)
 	return k->data_off + (p << PMS_PAGE_SHIFT);
 }
 
-static inline const uint8_t *
-page_at(const struct ck *k, uint64_t p)
+/*
+ * page_head -- the first len bytes of data page p (its header array).  A
+ * regular file is read with pread: a slab page is read once and the
+ * mapping would fault it in (with its neighbours) and tear it down again,
+ * which costs more.  A device-dax node has no read(), so it is read
+ * through the mapping.  NULL (k->ioerr set) when the read fails.
+ */
+static const uint8_t *
+page_head(struct ck *k, uint64_t p, size_t len)
 {
-	return k->base + page_off(k, p);
+	size_t done = 0;
+
+	if (k->fd < 0)
+		return k->base + page_off(k, p);
+	while (done < len) {
+		ssize_t n = pread(k->fd, k->pbuf + done, len - done,
+				  (off_t)(page_off(k, p) + done));
+
+		if (n <= 0) {
+			k->ioerr = n < 0 ? errno : EIO;
+			return NULL;
+		}
+		done += (size_t)n;
+	}
+	return k->pbuf;
 }
 
 /* slot_mask -- the occupancy bits a class has */
@@ -316,8 +340,7 @@ check_super(struct ck *k)
 	if (k->fsize < 2 * PMS_PAGE_SIZE) {
 		finding(k, PMEMSTORE_FINDING_FORMAT, 0, 0,
 			"the file is %llu bytes, too small to hold a pool's "
-			"two "
-			"superblock pages",
+			"two superblock pages",
 			(unsigned long long)k->fsize);
 		return 1;
 	}
@@ -328,8 +351,7 @@ check_super(struct ck *k)
 	if (st[0] == SB_NOMAGIC && st[1] == SB_NOMAGIC) {
 		finding(k, PMEMSTORE_FINDING_FORMAT, 0, 0,
 			"not a pmemstore pool: neither superblock copy "
-			"(offsets "
-			"0 and 4096) has the magic \"PMSTORE\"");
+			"(offsets 0 and 4096) has the magic \"PMSTORE\"");
 		return 1;
 	}
 	if (st[0] != SB_VALID && st[1] != SB_VALID) {
@@ -340,9 +362,8 @@ check_super(struct ck *k)
 			finding(k, PMEMSTORE_FINDING_FORMAT, 0,
 				c * PMS_PAGE_SIZE,
 				"format version %u is not known to this "
-				"library "
-				"(it knows version %u); use the library that "
-				"wrote the pool",
+				"library (it knows version %u); use the "
+				"library that wrote the pool",
 				s[c].version, PMS_FORMAT_VERSION);
 			return 1;
 		}
@@ -439,8 +460,7 @@ check_super(struct ck *k)
 			c * PMS_PAGE_SIZE +
 				offsetof(struct pms_super_page, hwm),
 			"high-water mark in superblock page %c is %llu, "
-			"outside "
-			"[%llu, %llu]%s",
+			"outside [%llu, %llu]%s",
 			name[c], (unsigned long long)h[c],
 			(unsigned long long)lo, (unsigned long long)n,
 			trusted ? "; REPAIR sets it to the effective mark"
@@ -459,7 +479,10 @@ static int
 scan_small(struct ck *k, uint64_t p, unsigned cls, uint64_t bits)
 {
 	const struct pms_class *c = &ck_classes[cls];
-	const uint8_t *pg = page_at(k, p);
+	const uint8_t *pg = page_head(k, p, c->nslots * PMS_HDR_SIZE);
+
+	if (pg == NULL)
+		return -1;
 
 	for (unsigned i = 0; i < c->nslots && !k->stop; i++) {
 		struct pms_obj_hdr h;
@@ -478,9 +501,8 @@ scan_small(struct ck *k, uint64_t p, unsigned cls, uint64_t bits)
 		if (!ver) {
 			finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1, off,
 				"slab page %llu: bit %u set but its header "
-				"does "
-				"not verify (an allocation cut short; REPAIR "
-				"clears the bit)",
+				"does not verify (an allocation cut short; "
+				"REPAIR clears the bit)",
 				(unsigned long long)p, i);
 			continue;
 		}
@@ -488,8 +510,7 @@ scan_small(struct ck *k, uint64_t p, unsigned cls, uint64_t bits)
 			finding(k, PMEMSTORE_FINDING_SLAB, 0, off,
 				"slab page %llu slot %u: the header verifies "
 				"but its size %u does not fit class %u (1 to "
-				"%u "
-				"bytes)",
+				"%u bytes)",
 				(unsigned long long)p, i, h.size, cls, c->size);
 			continue;
 		}
@@ -509,7 +530,10 @@ scan_small(struct ck *k, uint64_t p, unsigned cls, uint64_t bits)
 static int
 scan_records(struct ck *k, uint64_t p, uint64_t bits)
 {
-	const uint8_t *pg = page_at(k, p);
+	const uint8_t *pg = page_head(k, p, PMS_PAGE_SIZE);
+
+	if (pg == NULL)
+		return -1;
 
 	for (unsigned i = 0; i < 64 && !k->stop; i++) {
 		struct pms_record r;
@@ -529,8 +553,7 @@ scan_records(struct ck *k, uint64_t p, uint64_t bits)
 			finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1, off,
 				"record page %llu: bit %u set but its record "
 				"does not verify (a large allocation cut "
-				"short; "
-				"REPAIR clears the bit)",
+				"short; REPAIR clears the bit)",
 				(unsigned long long)p, i);
 			continue;
 		}
@@ -580,8 +603,7 @@ pass1(struct ck *k)
 					desc_off(p) + 8,
 					"slab page %llu (class %u, %u slots): "
 					"occupancy bits beyond the last slot "
-					"are "
-					"set (0x%llx)",
+					"are set (0x%llx)",
 					(unsigned long long)p, cls,
 					ck_classes[cls].nslots,
 					(unsigned long long)d.w1);
@@ -651,8 +673,7 @@ settle(struct ck *k)
 		if (sz <= PMS_SMALL_MAX || want != n) {
 			finding(k, PMEMSTORE_FINDING_RUN, 0, off,
 				"record page %llu slot %u: size %llu bytes "
-				"does "
-				"not match a run of %llu pages",
+				"does not match a run of %llu pages",
 				rp, c->rslot, (unsigned long long)sz,
 				(unsigned long long)n);
 			continue;
@@ -759,11 +780,9 @@ walk_runs(struct ck *k)
 		if (bad)
 			finding(k, PMEMSTORE_FINDING_RUN, 1, desc_off(fbad),
 				"object of record page %llu slot %u (pages "
-				"%llu "
-				"to %llu): %llu TAIL descriptor%s missing or "
-				"wrong, the first at page %llu (REPAIR "
-				"rewrites "
-				"them)",
+				"%llu to %llu): %llu TAIL descriptor%s missing "
+				"or wrong, the first at page %llu (REPAIR "
+				"rewrites them)",
 				(unsigned long long)c->rpage, c->rslot,
 				(unsigned long long)p,
 				(unsigned long long)(p + n - 1),
@@ -816,9 +835,14 @@ report_stale(struct ck *k, uint64_t p)
 {
 	struct pms_desc d = desc_at(k, p);
 	unsigned cls = PMS_DESC_SLAB_CLASS(d.w0);
-	const uint8_t *pg = page_at(k, p);
+	const uint8_t *pg =
+		page_head(k, p,
+			  ck_classes[cls].nslots * (cls == PMS_CLASS_RECORD
+							    ? PMS_RECORD_SIZE
+							    : PMS_HDR_SIZE));
 
-	for (unsigned i = 0; i < ck_classes[cls].nslots && !k->stop; i++) {
+	for (unsigned i = 0; pg && i < ck_classes[cls].nslots && !k->stop;
+	     i++) {
 		if ((d.w1 >> i) & 1)
 			continue;
 		if (cls == PMS_CLASS_RECORD) {
@@ -832,8 +856,7 @@ report_stale(struct ck *k, uint64_t p)
 				page_off(k, p) + (uint64_t)i * PMS_RECORD_SIZE,
 				"record page %llu: slot %u is free (bit clear) "
 				"but its record still verifies (a large free "
-				"or "
-				"allocation cut short; REPAIR zeroes its "
+				"or allocation cut short; REPAIR zeroes its "
 				"check)",
 				(unsigned long long)p, i);
 		} else {
@@ -845,10 +868,9 @@ report_stale(struct ck *k, uint64_t p)
 			finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1,
 				page_off(k, p) + (uint64_t)i * PMS_HDR_SIZE,
 				"slab page %llu: slot %u is free (bit clear) "
-				"but "
-				"its header still verifies (a free or "
-				"allocation "
-				"cut short; REPAIR zeroes its check)",
+				"but its header still verifies (a free or "
+				"allocation cut short; REPAIR zeroes its "
+				"check)",
 				(unsigned long long)p, i);
 		}
 	}
@@ -865,8 +887,8 @@ orphans(struct ck *k, uint64_t lo, uint64_t hi)
 			(unsigned long long)lo);
 	else
 		finding(k, PMEMSTORE_FINDING_ORPHAN, 1, desc_off(lo),
-			"pages %llu to %llu: HEAD/TAIL/VOLATILE descriptors "
-			"of no live object (REPAIR frees the pages)",
+			"pages %llu to %llu: HEAD/TAIL/VOLATILE descriptors of "
+			"no live object (REPAIR frees the pages)",
 			(unsigned long long)lo, (unsigned long long)(hi - 1));
 }
 
@@ -893,7 +915,7 @@ pass3(struct ck *k)
 
 	if (k->nrg > 1)
 		qsort(k->rg, k->nrg, sizeof(*k->rg), range_cmp);
-	for (uint64_t p = 0; p < k->hwm && !k->stop; p++) {
+	for (uint64_t p = 0; p < k->hwm && !k->stop && !k->ioerr; p++) {
 		int orphan = 0;
 
 		if (bit_test(k->stale, p) && !bit_test(k->inrun, p))
@@ -959,6 +981,7 @@ check_fd(struct ck *k, int fd)
 			       strerror(errno));
 	if (S_ISDIR(st.st_mode))
 		return pms_err(EISDIR, "pool %s: is a directory", k->path);
+	k->fd = S_ISREG(st.st_mode) ? fd : -1;
 	if (S_ISREG(st.st_mode))
 		k->fsize = (uint64_t)st.st_size;
 	else if (!S_ISCHR(st.st_mode))
@@ -991,12 +1014,15 @@ check_fd(struct ck *k, int fd)
 		k->nomem = 1;
 		return pms_err(ENOMEM, "pool %s: out of memory", k->path);
 	}
-	if (pass1(k) || k->stop || settle(k) || k->stop || walk_runs(k) ||
-	    k->stop || duplicates(k) || k->stop)
-		return k->nomem ? -1 : 0;
-	pass3(k);
-	return k->nomem ? pms_err(ENOMEM, "pool %s: out of memory", k->path)
-			: 0;
+	if (!(pass1(k) || k->stop || settle(k) || k->stop || walk_runs(k) ||
+	      k->stop || duplicates(k) || k->stop))
+		pass3(k);
+	if (k->nomem)
+		return pms_err(ENOMEM, "pool %s: out of memory", k->path);
+	if (k->ioerr)
+		return pms_err(k->ioerr, "pool %s: cannot read: %s", k->path,
+			       strerror(k->ioerr));
+	return 0;
 }
 
 /*
@@ -1026,8 +1052,7 @@ check_path(struct ck *k, int exclusive)
 			return pms_err(
 				EWOULDBLOCK,
 				"pool %s: in use (open in this or another "
-				"process); pmemstore_check needs a closed "
-				"pool",
+				"process); pmemstore_check needs a closed pool",
 				k->path);
 		return pms_err(err, "pool %s: cannot lock: %s", k->path,
 			       strerror(err));

@@ -165,19 +165,44 @@ pool_new(const char *path)
 	return ps;
 }
 
-/* lock_file -- the advisory lock held as long as the pool is open */
+/*
+ * lock_file -- the advisory lock held as long as the pool is open.
+ *
+ * fresh: the file was just created (O_EXCL) by this call.  Between that
+ * and the flock, a concurrent open can lock the empty file; it fails on it
+ * and lets go within microseconds.  Giving up at once would fail the
+ * create (and remove the file) over a pool nobody holds, so a fresh file
+ * is retried for up to LOCK_FRESH_WAIT_NS.
+ */
+#define LOCK_FRESH_WAIT_NS 1000000000LL
+
 static int
-lock_file(struct pmemstore *ps)
+lock_file(struct pmemstore *ps, int fresh)
 {
-	if (flock(ps->fd, (ps->rdonly ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0)
-		return 0;
-	if (errno == EWOULDBLOCK)
+	struct timespec t0, now, nap = {0, 100000};
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (flock(ps->fd, (ps->rdonly ? LOCK_SH : LOCK_EX) | LOCK_NB) ==
+		    0)
+			return 0;
+		err = errno;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!fresh || err != EWOULDBLOCK ||
+		    (now.tv_sec - t0.tv_sec) * 1000000000LL +
+				    (now.tv_nsec - t0.tv_nsec) >
+			    LOCK_FRESH_WAIT_NS)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	if (err == EWOULDBLOCK)
 		return pms_err(EWOULDBLOCK,
 			       "pool %s: in use (locked by another open, in "
 			       "this or another process)",
 			       ps->path);
-	return pms_err(errno, "pool %s: cannot lock: %s", ps->path,
-		       strerror(errno));
+	return pms_err(err, "pool %s: cannot lock: %s", ps->path,
+		       strerror(err));
 }
 
 /* map_pool -- map the whole file or device */
@@ -452,12 +477,15 @@ pmemstore_open(const char *path, unsigned flags)
 				strerror(err));
 		goto fail;
 	}
+	/* size after the lock: a create may finish while we wait for it */
+	if (lock_file(ps, 0))
+		goto fail;
 	if (fstat(ps->fd, &st)) {
 		pms_err(errno, "pool %s: cannot stat: %s", path,
 			strerror(errno));
 		goto fail;
 	}
-	if (file_size(ps, &st, &fsize) || lock_file(ps))
+	if (file_size(ps, &st, &fsize))
 		goto fail;
 	if (!ps->is_devdax && fsize < 2 * PMS_PAGE_SIZE) {
 		pms_err(EINVAL, "pool %s: %llu bytes is too small to be a pool",
@@ -582,7 +610,7 @@ pmemstore_create(const char *path, size_t size, mode_t mode)
 		pms_err(err, "pool %s: cannot create: %s", path, strerror(err));
 		goto fail;
 	}
-	if (lock_file(ps))
+	if (lock_file(ps, created))
 		goto fail;
 	if (created) {
 		if (ftruncate(ps->fd, (off_t)size)) {

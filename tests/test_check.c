@@ -193,7 +193,8 @@ struct fl {
 	unsigned kind[MAXF];
 	int repairable[MAXF], repaired[MAXF];
 	uint64_t off[MAXF];
-	int stop_at; /* return nonzero at this call (1-based), 0: never */
+	unsigned nonrep; /* findings not repairable, counted beyond MAXF */
+	int stop_at;	 /* return nonzero at this call (1-based), 0: never */
 };
 
 /* collect -- the report callback: keep what was reported */
@@ -208,6 +209,7 @@ collect(const struct pmemstore_finding *f, void *arg)
 		l->repaired[l->n] = f->repaired;
 		l->off[l->n] = f->offset;
 	}
+	l->nonrep += !f->repairable;
 	CU_ASSERT_PTR_NOT_NULL(f->message);
 	if (getenv("PMEMSTORE_TEST_VERBOSE"))
 		fprintf(stderr,
@@ -609,6 +611,29 @@ test_sb_version(void)
 	expect_one(s.path, PMEMSTORE_FINDING_FORMAT, 0, 0, ENOTSUP);
 	CU_ASSERT_PTR_NOT_NULL(strstr(pmemstore_errormsg(), "version 2"));
 	expect_refused(s.path, ENOTSUP);
+	std_done(&s);
+}
+
+/* test_sb_geometry -- valid copies whose geometry does not add up */
+static void
+test_sb_geometry(void)
+{
+	struct std s;
+
+	std_make(&s, "ck_geo");
+	for (int c = 0; c < 2; c++) {
+		struct pms_super b;
+		uint64_t off = c ? PMS_SB_B_OFF : PMS_SB_A_OFF;
+
+		file_read_at(s.path, off, &b, sizeof(b));
+		b.npages++;
+		b.checksum = XXH64(&b, offsetof(struct pms_super, checksum),
+				   PMS_SB_SEED);
+		file_write_at(s.path, off, &b, sizeof(b));
+	}
+	expect_one(s.path, PMEMSTORE_FINDING_SUPERBLOCK, 0, 0, EUCLEAN);
+	CU_ASSERT_PTR_NOT_NULL(strstr(pmemstore_errormsg(), "geometry"));
+	expect_refused(s.path, EUCLEAN);
 	std_done(&s);
 }
 
@@ -1167,6 +1192,236 @@ test_callback(void)
 	std_done(&s);
 }
 
+/* ---- random damage: the classification agrees with recovery ---- */
+
+/* read_file / write_file -- a whole pool file to and from memory */
+static uint8_t *
+read_file(const char *path, size_t len)
+{
+	uint8_t *b = malloc(len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL_FATAL(file_read_at(path, 0, b, len), 0);
+	return b;
+}
+
+/* damage -- one random 8-byte store into the pool's metadata or slabs */
+static void
+damage(const char *path, const struct geo *g, uint64_t *rng, uint64_t used)
+{
+	uint64_t off, v = rnd_next(rng);
+	unsigned what = (unsigned)rnd_range(rng, 0, 9);
+
+	switch (what) {
+	case 0: /* a superblock word, checksum recomputed half the time */
+		off = rnd_range(rng, 0, 15) * 8 +
+		      (rnd_range(rng, 0, 1) ? PMS_SB_B_OFF : 0);
+		break;
+	case 1: /* a mark word */
+		off = (rnd_range(rng, 0, 1) ? PMS_SB_B_OFF : 0) +
+		      offsetof(struct pms_super_page, hwm);
+		v = rnd_range(rng, 0, g->npages + 2);
+		break;
+	case 2:
+	case 3:
+	case 4: /* a descriptor word, often a plausible one */
+		off = desc_off(rnd_range(rng, 0, used)) +
+		      8 * rnd_range(rng, 0, 1);
+		switch (rnd_range(rng, 0, 4)) {
+		case 0:
+			v = PMS_DESC_TAIL_W0(rnd_range(rng, 0, 4));
+			break;
+		case 1:
+			v = PMS_DESC_HEAD_W0(rnd_range(rng, 0, used),
+					     rnd_range(rng, 0, 63));
+			break;
+		case 2:
+			v = PMS_DESC_SLAB_W0(rnd_range(rng, 0, 15));
+			break;
+		case 3:
+			v = rnd_range(rng, 0, 5);
+			break;
+		default:
+			break;
+		}
+		break;
+	default: /* a header or record word of a used page */
+		off = page_off(g, rnd_range(rng, 0, used)) +
+		      8 * rnd_range(rng, 0, 255);
+		if (rnd_range(rng, 0, 1))
+			v = 0;
+		break;
+	}
+	if (what != 1 && rnd_range(rng, 0, 3) == 0) {
+		/* flip one bit of what is there instead */
+		uint64_t old = 0;
+
+		file_read_at(path, off, &old, 8);
+		v = old ^ (1ULL << rnd_range(rng, 0, 63));
+	}
+	put64(path, off, v);
+	if (what == 0 && rnd_range(rng, 0, 1)) {
+		struct pms_super sb;
+		uint64_t base = off & ~(PMS_PAGE_SIZE - 1);
+
+		file_read_at(path, base, &sb, sizeof(sb));
+		sb.checksum = XXH64(&sb, offsetof(struct pms_super, checksum),
+				    PMS_SB_SEED);
+		file_write_at(path, base, &sb, sizeof(sb));
+	}
+}
+
+/*
+ * test_random_damage -- random damage to a populated pool: the check
+ * never fails for another reason than the pool; a pool it finds clean
+ * opens; a pool whose findings are all repairable is repaired (REPAIR's
+ * second check is clean); otherwise REPAIR writes nothing
+ */
+static void
+test_random_damage(void)
+{
+	enum { N = 300, ROUNDS = 400 };
+	char *path = test_pool_path("ck_random");
+	struct pmemstore *ps = pmemstore_create(path, 8 * MIB, 0600);
+	uint64_t rng = test_seed();
+	uuid_t *ids = calloc(N, sizeof(uuid_t));
+	int *live = calloc(N, sizeof(int));
+	unsigned clean = 0, repaired = 0, refused = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ps);
+	churn(ps, &rng, ids, live, N, 700);
+	CU_ASSERT_EQUAL(pmemstore_close(ps), 0);
+	expect_clean(path);
+
+	struct geo g = read_geo(path);
+	uint64_t used = 0;
+
+	for (uint64_t p = 0; p < g.hwm; p++)
+		if (get_desc(path, p).w0 != 0)
+			used = p;
+	uint8_t *orig = read_file(path, 8 * MIB);
+
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		struct fl l;
+		int err;
+		unsigned nd = (unsigned)rnd_range(&rng, 1, 3);
+
+		for (unsigned i = 0; i < nd; i++)
+			damage(path, &g, &rng, used + 1);
+		int ret = check(path, 0, &l, &err);
+
+		CU_ASSERT(ret == 0 || err == EUCLEAN || err == ENOTSUP);
+		CU_ASSERT_EQUAL(ret == 0, l.n == 0);
+		if (ret == 0) {
+			ps = pmemstore_open(path, PMEMSTORE_RDONLY);
+			CU_ASSERT_PTR_NOT_NULL(ps);
+			if (ps == NULL)
+				fprintf(stderr, "round %u: clean but: %s\n", r,
+					pmemstore_errormsg());
+			else
+				pmemstore_close(ps);
+			clean++;
+		} else if (l.nonrep == 0) {
+			ret = pmemstore_check(path, PMEMSTORE_CHECK_REPAIR);
+			CU_ASSERT_EQUAL(ret, 0);
+			if (ret)
+				fprintf(stderr, "round %u: REPAIR: %s\n", r,
+					pmemstore_errormsg());
+			repaired++;
+		} else {
+			uint64_t d0, s0, d1, s1;
+
+			file_digest(path, &d0, &s0);
+			ret = pmemstore_check(path, PMEMSTORE_CHECK_REPAIR);
+			CU_ASSERT_EQUAL(ret, -1);
+			file_digest(path, &d1, &s1);
+			CU_ASSERT_EQUAL(d0, d1);
+			refused++;
+		}
+		CU_ASSERT_EQUAL_FATAL(file_write_at(path, 0, orig, 8 * MIB), 0);
+	}
+	printf("\n  random damage: %u rounds: %u clean, %u repaired, %u "
+	       "refused ",
+	       ROUNDS, clean, repaired, refused);
+	CU_ASSERT(repaired > 0 && refused > 0);
+	free(orig);
+	free(ids);
+	free(live);
+	test_pool_remove(path);
+}
+
+/* ---- cost ---- */
+
+static int
+dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* median_check_us -- median (and least) time of a clean check, in us */
+static double
+median_check_us(const char *path, double *least)
+{
+	enum { RUNS = 21 };
+	double t[RUNS];
+
+	for (int i = 0; i < RUNS; i++) {
+		double t0 = now_ms();
+
+		CU_ASSERT_EQUAL(pmemstore_check(path, 0), 0);
+		t[i] = (now_ms() - t0) * 1000.0;
+	}
+	qsort(t, RUNS, sizeof(t[0]), dbl_cmp);
+	*least = t[0];
+	return t[RUNS / 2];
+}
+
+/*
+ * test_timing -- the cost of a check: a fresh 8 MiB pool, and a pool of
+ * 10,000 objects (70% of 1 to 2016 bytes, 30% of 2 KiB to 64 KiB).  The
+ * figures are printed; the bound asserted is loose (the check must stay
+ * in the milliseconds: it runs on every crash image).
+ */
+static void
+test_timing(void)
+{
+	enum { N = 10000 };
+	char *path = test_pool_path("ck_time");
+	struct pmemstore *ps = pmemstore_create(path, 8 * MIB, 0600);
+	uint64_t rng = test_seed();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ps);
+	pmemstore_close(ps);
+	double fmin, fresh = median_check_us(path, &fmin);
+
+	test_pool_remove(path);
+	path = test_pool_path("ck_time");
+	ps = pmemstore_create(path, 1 * GIB, 0600);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ps);
+	for (int i = 0; i < N; i++) {
+		uuid_t id;
+		uint64_t sz = rnd_range(&rng, 0, 99) < 70
+				      ? rnd_range(&rng, 1, 2016)
+				      : rnd_range(&rng, 2017, 64 * KIB);
+
+		rnd_uuid(&rng, id);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(persist_alloc(ps, id, sz, 0));
+	}
+	pmemstore_close(ps);
+	struct geo g = read_geo(path);
+	double lmin, full = median_check_us(path, &lmin);
+
+	printf("\n  check timing: fresh 8 MiB pool %.0f us (least %.0f); 1 GiB "
+	       "pool with %d objects (mark %llu pages) %.0f us (least %.0f); "
+	       "medians of 21 ",
+	       fresh, fmin, N, (unsigned long long)g.hwm, full, lmin);
+	CU_ASSERT(fresh < 50000);
+	CU_ASSERT(full < 1000000);
+	test_pool_remove(path);
+}
+
 static CU_TestInfo clean_tests[] = {
 	{"fresh", test_clean_fresh}, {"churn", test_clean_churn},
 	{"full", test_clean_full},   {"open_heals", test_open_heals},
@@ -1178,6 +1433,7 @@ static CU_TestInfo super_tests[] = {
 	{"both", test_sb_both},
 	{"differ", test_sb_differ},
 	{"version", test_sb_version},
+	{"geometry", test_sb_geometry},
 	{"not_a_pool", test_not_a_pool},
 	{"truncated", test_truncated},
 	{"hwm", test_hwm},
@@ -1200,13 +1456,13 @@ static CU_TestInfo run_tests[] = {
 	{"tails", test_tails},
 	{"overlap", test_overlap},
 	{"run_over_slab", test_run_over_slab},
+	{"random_damage", test_random_damage},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_TestInfo api_tests[] = {
-	{"args", test_args},
-	{"locked", test_locked},
-	{"callback", test_callback},
+	{"args", test_args},	     {"locked", test_locked},
+	{"callback", test_callback}, {"timing", test_timing},
 	CU_TEST_INFO_NULL,
 };
 
