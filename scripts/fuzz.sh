@@ -19,6 +19,9 @@
 #                             -> corpus inputs named import-*
 #   scripts/fuzz.sh add FILE NAME
 #                             a finding -> tests/fuzz/corpus/regress-NAME
+#   scripts/fuzz.sh merge DIR...
+#                             inputs of a campaign (queues, corpora) of at
+#                             most 4 KiB that add coverage -> cov-* files
 #
 # Environment: PMS_FUZZ_DIR (default /dev/shm/pms-fuzz) holds campaigns
 # and scratch pools; BUILD_FUZZ, BUILD_FUZZ_AFL the build directories.
@@ -249,14 +252,37 @@ cmd_add() {
 	echo "added $corpus/regress-$2"
 }
 
+cmd_merge() {
+	need "$fuzz_pool"
+	local tmp cand f n=0
+	tmp=$(mktemp -d "$work/merge.XXXXXX")
+	mkdir -p "$tmp/corpus" "$tmp/cand"
+	cp "$corpus"/* "$tmp/corpus/"
+	find "$@" -type f -size -4097c -print0 |
+		xargs -0 -r -I{} sh -c 'cp "$1" "$2/$(sha1sum <"$1" | cut -c1-40)"' \
+			_ {} "$tmp/cand"
+	PMS_FUZZ_QUIET=1 "$fuzz_pool" -merge=1 "$tmp/corpus" "$tmp/cand" \
+		>"$tmp/log" 2>&1 || {
+		tail -n 20 "$tmp/log"
+		die "merge failed"
+	}
+	for f in "$tmp/corpus"/*; do
+		[ -e "$corpus/$(basename "$f")" ] && continue
+		cp "$f" "$corpus/cov-$(basename "$f" | cut -c1-16)"
+		n=$((n + 1))
+	done
+	rm -rf "$tmp"
+	echo "fuzz.sh: $n inputs that add coverage -> $corpus/cov-*"
+}
+
 case ${1:-} in
-deps | build | replay | run | seeds | import | add)
+deps | build | replay | run | seeds | import | add | merge)
 	c=$1
 	shift
 	"cmd_$c" "$@"
 	;;
 *)
-	sed -n '2,22p' "$0"
+	sed -n '2,25p' "$0"
 	exit 2
 	;;
 esac
