@@ -543,6 +543,39 @@ lookup_at(struct pmemstore *ps, uint64_t p, uint64_t off, uint8_t uuid[16],
 }
 
 /*
+ * find_in_runs -- the large object whose bytes include a, by a walk of the
+ * index: the fallback of a pool opened read-only after a crash, whose TAIL
+ * descriptors recovery could not rewrite (ps->stale_runs)
+ */
+static int
+find_in_runs(struct pmemstore *ps, const uint8_t *a, uint8_t uuid[16])
+{
+	int found = 0;
+
+	for (unsigned s = 0; s < PMS_INDEX_STRIPES && !found; s++) {
+		struct pms_stripe *st = &ps->index.stripes[s];
+
+		pthread_mutex_lock(&st->lock);
+		for (uint64_t b = 0; b < st->nbuckets && !found; b++) {
+			for (struct pms_obj *o = st->buckets[b]; o;
+			     o = o->next) {
+				const uint8_t *p = obj_addr(ps, o);
+
+				if (o->npages == 0 ||
+				    o->state == PMS_OBJ_PENDING || a < p ||
+				    a >= p + o->size)
+					continue;
+				memcpy(uuid, o->uuid, 16);
+				found = 1;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&st->lock);
+	}
+	return found;
+}
+
+/*
  * persist_id_of -- public: the UUID of the object holding addr, found in
  * O(1) from the page's descriptor (like virt_to_page + compound_head) and
  * confirmed against the index
@@ -585,6 +618,8 @@ persist_id_of(struct pmemstore *ps, const void *addr, uuid_t id)
 		}
 		pthread_mutex_unlock(&st->lock);
 	}
+	if (!found && ps->stale_runs)
+		found = find_in_runs(ps, a, uuid);
 	if (!found)
 		return pms_err(ENOENT, "pool %s: no object at address %p",
 			       ps->path, addr);

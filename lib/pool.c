@@ -393,6 +393,34 @@ restore_super(struct pmemstore *ps, int bad)
 	return 0;
 }
 
+/*
+ * fix_marks -- an open for writing rewrites a high-water mark word outside
+ * [initial mark, npages] (never written so by this library: damage) with
+ * the mark the open uses, so that the pool it leaves checks clean.  The
+ * effective mark does not change, so a crash here changes nothing.
+ */
+static int
+fix_marks(struct pmemstore *ps, uint64_t h0, uint64_t h1)
+{
+	uint64_t lo =
+		ps->npages < PMS_HWM_INITIAL ? ps->npages : PMS_HWM_INITIAL;
+	uint64_t h[2] = {h0, h1};
+	int n = 0;
+
+	for (int c = 0; c < 2; c++) {
+		if (h[c] >= lo && h[c] <= ps->npages)
+			continue;
+		__atomic_store_n(&ps->sbp[c]->hwm, ps->pages.hwm,
+				 __ATOMIC_RELAXED);
+		if (pms_flush(ps, &ps->sbp[c]->hwm, 8))
+			return -1;
+		n++;
+	}
+	if (n)
+		pms_drain(ps);
+	return 0;
+}
+
 /* attach -- validate, recover and index a mapped pool */
 static int
 attach(struct pmemstore *ps, uint64_t fsize)
@@ -422,6 +450,8 @@ attach(struct pmemstore *ps, uint64_t fsize)
 	if (pms_recover(ps))
 		return -1;
 	if (bad >= 0 && !ps->rdonly && restore_super(ps, bad))
+		return -1;
+	if (!ps->rdonly && fix_marks(ps, h0, h1))
 		return -1;
 	return 0;
 }

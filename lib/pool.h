@@ -34,7 +34,8 @@ struct pmemstore {
 	int rdonly;
 	int is_pmem;
 	int is_devdax;
-	int broken; /* an msync failed mid-commit: no more changes */
+	int broken;	/* an msync failed mid-commit: no more changes */
+	int stale_runs; /* read-only: a live run's TAILs are not on media */
 
 	uint8_t *base;		       /* the mapping */
 	size_t map_len;		       /* its length */

@@ -211,6 +211,13 @@ scan_slab(struct pmemstore *ps, uint64_t p, unsigned cls, uint64_t *used,
 		     hdrs[i].check == pms_check_small(ps->seed, hdrs[i].uuid,
 						      hdrs[i].size, p, i, cls);
 		check = (uint64_t *)(at + offsetof(struct pms_obj_hdr, check));
+		/* rsvd is stored with size, always 0: not a crash */
+		if (set && ok && hdrs[i].rsvd != 0)
+			return pms_err(EIO,
+				       "pool %s: object header in page %llu "
+				       "slot %u has reserved bits set; run "
+				       "pmemstore_check",
+				       ps->path, (unsigned long long)p, i);
 		if (set && ok)
 			live |= 1ULL << i;
 		else if (hdrs[i].check != 0 && /* also a set bit's torn one */
@@ -291,6 +298,15 @@ settle_records(struct pmemstore *ps, struct recs *rs, uint64_t *used,
 					return -1;
 				continue;
 			}
+			/* written 0 before the record's check: not a crash */
+			if (r->r.rsvd[0] || r->r.rsvd[1])
+				return pms_err(EIO,
+					       "pool %s: record in page %llu "
+					       "slot %u has reserved fields "
+					       "set; run pmemstore_check",
+					       ps->path,
+					       (unsigned long long)rpage,
+					       r->rslot);
 			for (uint64_t q = 0; q < r->r.npages; q++) {
 				uint64_t pg = r->r.page + q;
 				struct pms_desc *dq = &ps->desc[pg];
@@ -310,6 +326,8 @@ settle_records(struct pmemstore *ps, struct recs *rs, uint64_t *used,
 					continue;
 				if (PMS_PLANTED(TAIL_NOREPAIR))
 					continue;
+				/* read-only: persist_id_of cannot trust them */
+				ps->stale_runs = ps->rdonly;
 				if (fix_add(ps, f, &dq->w0, PMS_DESC_TAIL_W0(q),
 					    NO_PAGE) ||
 				    fix_add(ps, f, &dq->w1, 0, NO_PAGE))
@@ -378,6 +396,15 @@ pms_recover(struct pmemstore *ps)
 
 		switch (t) {
 		case PMS_DESC_FREE:
+			/* w0 of a free page is written whole, always 0 */
+			if (w0 != 0) {
+				pms_err(EIO,
+					"pool %s: descriptor of page %llu is "
+					"malformed; run pmemstore_check",
+					ps->path, (unsigned long long)p);
+				goto out;
+			}
+			break;
 		case PMS_DESC_HEAD:
 		case PMS_DESC_TAIL:
 			break; /* runs are settled from their records */

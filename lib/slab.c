@@ -14,6 +14,8 @@
 
 #include "pool.h"
 #include "slab.h"
+#include "flush.h"
+#include "checksum.h"
 #include "errors.h"
 
 const struct pms_class pms_classes[PMS_NCLASSES] = PMS_CLASS_TABLE;
@@ -137,6 +139,51 @@ pms_slab_adopt(struct pmemstore *ps, uint64_t page, unsigned cls, uint64_t used)
 }
 
 /*
+ * scrub_checks -- a page about to become a slab of class cls must hold no
+ * header or record that verifies there: open never reads a free page's
+ * content, so one left by damage would come alive as a clear-bit header
+ * beside the page's first object (and pmemstore_check reports it).  Such
+ * check words are zeroed and flushed; they become durable with the fence
+ * of the page's first publication.  A page a library wrote never has one,
+ * so this only reads.
+ */
+static int
+scrub_checks(struct pmemstore *ps, uint64_t page, unsigned cls)
+{
+	uint8_t *pg = pms_page_addr(ps, page);
+
+	for (unsigned i = 0; i < pms_classes[cls].nslots; i++) {
+		uint64_t *check;
+		int ver;
+
+		if (cls == PMS_CLASS_RECORD) {
+			struct pms_record *r =
+				(struct pms_record *)(pg + i * PMS_RECORD_SIZE);
+
+			check = &r->check;
+			ver = *check != 0 &&
+			      *check == pms_check_record(ps->seed, r->uuid,
+							 r->size, r->page,
+							 r->npages, page, i);
+		} else {
+			struct pms_obj_hdr *h =
+				(struct pms_obj_hdr *)(pg + i * PMS_HDR_SIZE);
+
+			check = &h->check;
+			ver = *check != 0 &&
+			      *check == pms_check_small(ps->seed, h->uuid,
+							h->size, page, i, cls);
+		}
+		if (!ver)
+			continue;
+		__atomic_store_n(check, 0, __ATOMIC_RELAXED);
+		if (pms_flush(ps, check, 8))
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * pms_slab_reserve -- reserve a free slot of class cls, taking a new page
  * if no slab has one.  A new page's descriptor is set to an empty slab of
  * this class (w0 = SLAB | cls, w1 = 0) before any slot of it is published;
@@ -164,10 +211,16 @@ pms_slab_reserve(struct pmemstore *ps, unsigned cls, struct pms_slab **slab,
 			return -1;
 		}
 		s = calloc(1, sizeof(*s));
-		if (s == NULL) {
+		if (s == NULL || scrub_checks(ps, page, cls)) {
+			int err = s ? errno : ENOMEM;
+
+			free(s);
 			pms_pages_free(ps, page, 1);
 			pthread_mutex_unlock(&sc->lock);
-			return pms_err(ENOMEM, "out of memory for a slab");
+			return pms_err(err,
+				       "pool %s: cannot make page %llu a "
+				       "slab",
+				       ps->path, (unsigned long long)page);
 		}
 		s->page = page;
 		s->cls = cls;
