@@ -239,7 +239,7 @@ cmd_import() {
 	for dir in "$@"; do
 		while IFS= read -r -d '' f; do
 			"$fuzz_tool" encode "$f" \
-				"$corpus/import-$(basename "$dir")-$(basename "$f")"
+				"$corpus/import-$(basename "$dir")-$(basename "$f" .pool)"
 			n=$((n + 1))
 		done < <(find "$dir" -type f -print0 | sort -z)
 	done
