@@ -293,7 +293,7 @@ live_add(struct ck *k, const uint8_t uuid[16], uint64_t off)
 }
 
 /* superblock copy states, from worst to best */
-enum { SB_NOMAGIC, SB_VERSION, SB_CHECKSUM, SB_VALID };
+enum { SB_NOMAGIC, SB_VERSION, SB_TORN, SB_CHECKSUM, SB_VALID };
 
 /* sb_state -- what a superblock copy holds */
 static int
@@ -302,7 +302,9 @@ sb_state(const struct pms_super *s)
 	if (memcmp(s->magic, PMS_MAGIC, 8) != 0)
 		return SB_NOMAGIC;
 	/* version 0 is a torn copy (create cut short), not a newer pool */
-	if (s->version != PMS_FORMAT_VERSION && s->version != 0)
+	if (s->version == 0)
+		return SB_TORN;
+	if (s->version != PMS_FORMAT_VERSION)
 		return SB_VERSION;
 	if (s->checksum != pms_super_checksum(s))
 		return SB_CHECKSUM;
@@ -318,6 +320,8 @@ sb_what(int st)
 		return "no magic";
 	case SB_VERSION:
 		return "unknown format version";
+	case SB_TORN:
+		return "version 0 (torn, or a create that did not finish)";
 	case SB_CHECKSUM:
 		return "checksum mismatch";
 	default:
