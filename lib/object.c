@@ -96,13 +96,22 @@ slot_addr(struct pmemstore *ps, uint64_t page, unsigned cls, unsigned slot)
 	       (uint64_t)slot * pms_classes[cls].size;
 }
 
-/* obj_addr -- data of an indexed object */
+/* obj_addr -- data of an indexed object (its own thread's entry) */
 static void *
 obj_addr(struct pmemstore *ps, const struct pms_obj *o)
 {
 	if (o->npages)
 		return pms_page_addr(ps, o->page);
-	return slot_addr(ps, o->page, o->slab->cls, o->slot);
+	return slot_addr(ps, o->page, o->cls, o->slot);
+}
+
+/* view_addr -- data of an object seen by a lock-free lookup */
+static void *
+view_addr(struct pmemstore *ps, const struct pms_objview *v)
+{
+	if (v->npages)
+		return pms_page_addr(ps, v->page);
+	return slot_addr(ps, v->page, v->cls, v->slot);
 }
 
 /* check_ps -- validate a handle for a call that writes */
@@ -150,14 +159,15 @@ publish_small(struct pmemstore *ps, struct pms_obj *o)
 {
 	struct pms_obj_hdr *h = hdr_of(ps, o->page, o->slot);
 	struct pms_desc *d = &ps->desc[o->page];
-	unsigned cls = o->slab->cls;
+	unsigned cls = o->cls;
+	const uint8_t *uuid = (const uint8_t *)o->uuid;
 
-	st_uuid(h->uuid, o->uuid);
+	st_uuid(h->uuid, uuid);
 	st64(&h->size, o->size); /* size, and rsvd = 0 */
-	__atomic_store_n(&h->check,
-			 pms_check_small(ps->seed, o->uuid, o->size, o->page,
-					 o->slot, cls),
-			 __ATOMIC_RELAXED);
+	__atomic_store_n(
+		&h->check,
+		pms_check_small(ps->seed, uuid, o->size, o->page, o->slot, cls),
+		__ATOMIC_RELAXED);
 	if (PMS_PLANTED(TORN_COMMIT)) {
 		set_bit_halves(ps, &d->w1, o->slot);
 	} else {
@@ -183,15 +193,16 @@ publish_large(struct pmemstore *ps, struct pms_obj *o)
 	struct pms_record *r = rec_of(ps, rpage, o->slot);
 	struct pms_desc *rd = &ps->desc[rpage];
 	struct pms_desc *d = &ps->desc[o->page];
+	const uint8_t *uuid = (const uint8_t *)o->uuid;
 
-	st_uuid(r->uuid, o->uuid);
+	st_uuid(r->uuid, uuid);
 	st64(&r->size, o->size);
 	st64(&r->page, o->page);
 	st64(&r->npages, o->npages);
 	st64(&r->rsvd[0], 0);
 	st64(&r->rsvd[1], 0);
 	__atomic_store_n(&r->check,
-			 pms_check_record(ps->seed, o->uuid, o->size, o->page,
+			 pms_check_record(ps->seed, uuid, o->size, o->page,
 					  o->npages, rpage, o->slot),
 			 __ATOMIC_RELAXED);
 	st64(&d[0].w1, o->npages);
@@ -215,41 +226,69 @@ publish_large(struct pmemstore *ps, struct pms_obj *o)
 	return 0;
 }
 
-/* unreserve -- give back what an unpublished allocation reserved */
+/*
+ * unreserve -- give back what an allocation reserved, when it was never
+ * published or once its free is durable; me is the calling thread's heap
+ */
 static void
-unreserve(struct pmemstore *ps, struct pms_obj *o)
+unreserve(struct pmemstore *ps, struct pms_heap *me, struct pms_obj *o)
 {
 	if (o->npages)
 		pms_pages_free(ps, o->page, o->npages);
-	pms_slab_release(ps, o->slab, o->slot);
+	pms_heap_release(me, o->slab, o->slot);
 }
 
-/* reserve -- find room for an object of o->size bytes */
+/*
+ * reserve -- find room for an object of o->size bytes in the calling
+ * thread's heap me (a large object: a run from the page allocator and a
+ * record slot from the heap)
+ */
 static int
-reserve(struct pmemstore *ps, struct pms_obj *o)
+reserve(struct pmemstore *ps, struct pms_heap *me, struct pms_obj *o)
 {
-	if (o->size <= PMS_SMALL_MAX) {
-		if (pms_slab_reserve(ps, pms_slab_class_of(o->size), &o->slab,
-				     &o->slot))
-			return -1;
-		o->page = o->slab->page;
-		o->npages = 0;
-		return 0;
-	}
-	/* the run first: if it raises the high-water mark, the record page
-	 * finds the page the mark keeps to spare (pms_hwm_extend) */
-	uint64_t align = o->size >= PMS_HUGE_SIZE ? PMS_HUGE_PAGES : 1;
+	struct pms_slab *slab;
+	unsigned slot, cls = 0;
+	uint64_t page, npages = 0;
 
-	o->npages = (o->size + PMS_PAGE_SIZE - 1) >> PMS_PAGE_SHIFT;
-	if (pms_pages_alloc(ps, o->npages, align, &o->page) &&
-	    (pms_slab_reclaim(ps, PMS_NCLASSES) == 0 ||
-	     pms_pages_alloc(ps, o->npages, align, &o->page)))
-		return -1;
-	if (pms_slab_reserve(ps, PMS_CLASS_RECORD, &o->slab, &o->slot)) {
-		pms_pages_free(ps, o->page, o->npages);
-		return -1;
+	if (o->size <= PMS_SMALL_MAX) {
+		cls = pms_slab_class_of(o->size);
+		if (pms_heap_reserve(ps, me, cls, &slab, &slot))
+			return -1;
+		page = slab->page;
+	} else {
+		/* the run first: if it raises the high-water mark, the record
+		 * page finds the room the mark keeps to spare */
+		uint64_t align = o->size >= PMS_HUGE_SIZE ? PMS_HUGE_PAGES : 1;
+
+		npages = (o->size + PMS_PAGE_SIZE - 1) >> PMS_PAGE_SHIFT;
+		if (pms_pages_alloc(ps, npages, align, &page)) {
+			if (errno != ENOMEM)
+				return -1;
+			pms_heap_reclaim(ps);
+			if (pms_pages_alloc(ps, npages, align, &page))
+				return -1;
+		}
+		if (pms_heap_reserve(ps, me, PMS_CLASS_RECORD, &slab, &slot)) {
+			pms_pages_free(ps, page, npages);
+			return -1;
+		}
 	}
+	PMS_ST(o->page, page);
+	PMS_ST(o->npages, npages);
+	PMS_ST(o->slab, slab);
+	PMS_ST(o->slot, slot);
+	PMS_ST(o->cls, cls);
 	return 0;
+}
+
+/* count -- the calling thread's heap counts an allocation or a free */
+static void
+count(struct pms_heap *me, int64_t n, int64_t bytes)
+{
+	if (me == NULL)
+		return; /* the free of a thread whose heap could not be made */
+	__atomic_store_n(&me->objects, me->objects + n, __ATOMIC_RELAXED);
+	__atomic_store_n(&me->bytes, me->bytes + bytes, __ATOMIC_RELAXED);
 }
 
 /*
@@ -261,8 +300,10 @@ static void *
 alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
       int (*init)(void *, size_t, void *), void *arg)
 {
+	struct pms_heap *me;
 	struct pms_stripe *st;
 	struct pms_obj *o;
+	uint64_t hash;
 	void *ptr;
 	int ret, err;
 
@@ -283,21 +324,19 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 			ps->path, size);
 		return NULL;
 	}
-	o = calloc(1, sizeof(*o));
-	if (o == NULL) {
-		pms_err(ENOMEM, "out of memory");
+	me = pms_heap_mine(ps);
+	if (me == NULL || (o = pms_heap_node(ps, me)) == NULL)
 		return NULL;
-	}
-	memcpy(o->uuid, id, 16);
-	o->hash = pms_hash_uuid(o->uuid);
-	o->size = size;
-	o->state = PMS_OBJ_PENDING;
+	hash = pms_hash_uuid(id);
+	pms_obj_set(o, id, hash);
+	PMS_ST(o->size, size);
+	PMS_ST(o->state, PMS_OBJ_PENDING);
 
-	st = pms_index_stripe(&ps->index, o->hash);
+	st = pms_index_stripe(&ps->index, hash);
 	pthread_mutex_lock(&st->lock);
-	if (pms_index_find(st, o->uuid, o->hash)) {
+	if (pms_index_find(st, id, hash)) {
 		pthread_mutex_unlock(&st->lock);
-		free(o);
+		pms_heap_node_put(me, o);
 		pms_err(EEXIST, "pool %s: an object with this UUID exists",
 			ps->path);
 		return NULL;
@@ -305,7 +344,7 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 	pms_index_insert(st, o);
 	pthread_mutex_unlock(&st->lock);
 
-	if (reserve(ps, o))
+	if (reserve(ps, me, o))
 		goto fail;
 	ptr = obj_addr(ps, o);
 	if (flags & PERSIST_ZERO) {
@@ -337,11 +376,9 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 	if ((o->npages ? publish_large(ps, o) : publish_small(ps, o)))
 		goto fail_unreserve;
 published:
-	pthread_mutex_lock(&st->lock);
-	o->state = PMS_OBJ_LIVE;
-	pthread_mutex_unlock(&st->lock);
-	__atomic_fetch_add(&ps->objects, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&ps->bytes, size, __ATOMIC_RELAXED);
+	/* a single word: lock-free readers see PENDING or LIVE */
+	__atomic_store_n(&o->state, PMS_OBJ_LIVE, __ATOMIC_RELEASE);
+	count(me, 1, (int64_t)size);
 	return ptr;
 
 fail_unreserve:
@@ -353,13 +390,13 @@ fail_unreserve:
 	if (errno == EIO)
 		__atomic_store_n(&ps->broken, 1, __ATOMIC_RELEASE);
 	else
-		unreserve(ps, o);
+		unreserve(ps, me, o);
 fail:
 	err = errno;
 	pthread_mutex_lock(&st->lock);
 	pms_index_remove(st, o);
 	pthread_mutex_unlock(&st->lock);
-	free(o);
+	pms_heap_node_put(me, o);
 	errno = err;
 	return NULL;
 }
@@ -388,34 +425,30 @@ persist_alloc_init(struct pmemstore *ps, const uuid_t id, size_t size,
 void *
 persist_get(struct pmemstore *ps, const uuid_t id, size_t *size)
 {
-	struct pms_stripe *st;
-	struct pms_obj *o;
+	struct pms_objview v;
 	uint64_t hash;
-	void *ptr = NULL;
 
 	if (check_ps(ps, id, 0))
 		return NULL;
 	hash = pms_hash_uuid(id);
-	st = pms_index_stripe(&ps->index, hash);
-	pthread_mutex_lock(&st->lock);
-	o = pms_index_find(st, id, hash);
-	if (o && o->state != PMS_OBJ_PENDING) {
-		ptr = obj_addr(ps, o);
+	if (pms_index_lookup(pms_index_stripe(&ps->index, hash), id, hash,
+			     &v) &&
+	    v.state != PMS_OBJ_PENDING) {
 		if (size)
-			*size = o->size;
+			*size = v.size;
+		return view_addr(ps, &v);
 	}
-	pthread_mutex_unlock(&st->lock);
-	if (ptr == NULL)
-		pms_err(ENOENT, "pool %s: no object with this UUID", ps->path);
-	return ptr;
+	pms_err(ENOENT, "pool %s: no object with this UUID", ps->path);
+	return NULL;
 }
 
 /*
  * unpublish -- the free's commit: clear the bit and the identity check
- * (and a large object's run descriptors), flush, one fence
+ * (and a large object's run descriptors), flush, one fence.  remote: the
+ * slot belongs to another thread's heap (for the planted bug only).
  */
 static int
-unpublish(struct pmemstore *ps, struct pms_obj *o)
+unpublish(struct pmemstore *ps, struct pms_obj *o, int remote)
 {
 	uint64_t page = o->npages ? o->slab->page : o->page;
 	struct pms_desc *d = &ps->desc[page];
@@ -443,7 +476,8 @@ unpublish(struct pmemstore *ps, struct pms_obj *o)
 	/* bit, check (and run): any one of them landing frees the object */
 	if (pms_flush(ps, d, sizeof(*d)) || pms_flush(ps, check, 8))
 		return -1;
-	if (!PMS_PLANTED(REUSE_EARLY))
+	if (!PMS_PLANTED(REUSE_EARLY) &&
+	    !(PMS_PLANTED(REMOTE_NOFENCE) && remote))
 		pms_drain(ps); /* durable: the slot and pages may be reused */
 	return 0;
 }
@@ -452,12 +486,15 @@ unpublish(struct pmemstore *ps, struct pms_obj *o)
 int
 persist_free(struct pmemstore *ps, const uuid_t id)
 {
+	struct pms_heap *me;
 	struct pms_stripe *st;
 	struct pms_obj *o;
 	uint64_t hash;
+	int remote, early = 0;
 
 	if (check_ps(ps, id, 1))
 		return -1;
+	me = pms_heap_mine(ps); /* NULL (out of memory): freed all the same */
 	hash = pms_hash_uuid(id);
 	st = pms_index_stripe(&ps->index, hash);
 	pthread_mutex_lock(&st->lock);
@@ -467,25 +504,30 @@ persist_free(struct pmemstore *ps, const uuid_t id)
 		return pms_err(ENOENT, "pool %s: no object with this UUID",
 			       ps->path);
 	}
-	o->state = PMS_OBJ_FREEING;
+	PMS_ST(o->state, PMS_OBJ_FREEING);
 	pthread_mutex_unlock(&st->lock);
 
-	if (unpublish(ps, o)) {
+	remote = o->slab->heap != me;
+	if (PMS_PLANTED(REMOTE_EARLY) && remote && o->npages == 0) {
+		/* the planted order: the owner may reuse the slot now */
+		pms_heap_release(me, o->slab, o->slot);
+		early = 1;
+	}
+	if (unpublish(ps, o, remote)) {
 		/* msync failed: the free may or may not be durable */
 		__atomic_store_n(&ps->broken, 1, __ATOMIC_RELEASE);
-		pthread_mutex_lock(&st->lock);
-		o->state = PMS_OBJ_LIVE;
-		pthread_mutex_unlock(&st->lock);
+		PMS_ST(o->state, PMS_OBJ_LIVE);
 		return -1;
 	}
-	__atomic_fetch_sub(&ps->objects, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_sub(&ps->bytes, o->size, __ATOMIC_RELAXED);
+	count(me, -1, -(int64_t)o->size);
 	/* unlinked before its slot goes: a lookup must not reach the slab */
 	pthread_mutex_lock(&st->lock);
 	pms_index_remove(st, o);
 	pthread_mutex_unlock(&st->lock);
-	unreserve(ps, o);
-	free(o);
+	if (!early)
+		unreserve(ps, me, o);
+	if (me)
+		pms_heap_node_put(me, o);
 	return 0;
 }
 
@@ -542,6 +584,52 @@ lookup_at(struct pmemstore *ps, uint64_t p, uint64_t off, uint8_t uuid[16],
 	}
 }
 
+/* snap -- a copy of the live entries of one stripe */
+struct snap {
+	struct snap_obj {
+		uint64_t uuid[2];
+		struct pms_objview v;
+	} * v;
+	size_t n, cap;
+};
+
+/* snap_add -- copy one entry if it is live; -1 when out of memory */
+static int
+snap_add(struct pms_obj *o, void *arg)
+{
+	struct snap *sn = arg;
+	struct snap_obj *e;
+
+	if (PMS_LD(o->state) != PMS_OBJ_LIVE)
+		return 0;
+	if (sn->n == sn->cap) {
+		size_t cap = sn->cap ? sn->cap * 2 : 64;
+		struct snap_obj *nv = realloc(sn->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -1;
+		sn->v = nv;
+		sn->cap = cap;
+	}
+	e = &sn->v[sn->n++];
+	e->uuid[0] = PMS_LD(o->uuid[0]);
+	e->uuid[1] = PMS_LD(o->uuid[1]);
+	e->v.size = PMS_LD(o->size);
+	e->v.page = PMS_LD(o->page);
+	e->v.npages = PMS_LD(o->npages);
+	e->v.slot = PMS_LD(o->slot);
+	e->v.cls = PMS_LD(o->cls);
+	e->v.state = PMS_OBJ_LIVE;
+	return 0;
+}
+
+/* snap_restart -- a writer intervened: the copy starts over */
+static void
+snap_restart(void *arg)
+{
+	((struct snap *)arg)->n = 0;
+}
+
 /*
  * find_in_runs -- the large object whose bytes include a, by a walk of the
  * index: the fallback of a pool opened read-only after a crash, whose TAIL
@@ -550,28 +638,26 @@ lookup_at(struct pmemstore *ps, uint64_t p, uint64_t off, uint8_t uuid[16],
 static int
 find_in_runs(struct pmemstore *ps, const uint8_t *a, uint8_t uuid[16])
 {
+	struct snap sn = {0};
 	int found = 0;
 
 	for (unsigned s = 0; s < PMS_INDEX_STRIPES && !found; s++) {
-		struct pms_stripe *st = &ps->index.stripes[s];
+		sn.n = 0;
+		if (pms_index_snapshot(&ps->index.stripes[s], snap_add, &sn,
+				       snap_restart))
+			break; /* out of memory: not found */
+		for (size_t i = 0; i < sn.n; i++) {
+			const uint8_t *p = view_addr(ps, &sn.v[i].v);
 
-		pthread_mutex_lock(&st->lock);
-		for (uint64_t b = 0; b < st->nbuckets && !found; b++) {
-			for (struct pms_obj *o = st->buckets[b]; o;
-			     o = o->next) {
-				const uint8_t *p = obj_addr(ps, o);
-
-				if (o->npages == 0 ||
-				    o->state == PMS_OBJ_PENDING || a < p ||
-				    a >= p + o->size)
-					continue;
-				memcpy(uuid, o->uuid, 16);
-				found = 1;
-				break;
-			}
+			if (sn.v[i].v.npages == 0 || a < p ||
+			    a >= p + sn.v[i].v.size)
+				continue;
+			memcpy(uuid, sn.v[i].uuid, 16);
+			found = 1;
+			break;
 		}
-		pthread_mutex_unlock(&st->lock);
 	}
+	free(sn.v);
 	return found;
 }
 
@@ -587,8 +673,7 @@ persist_id_of(struct pmemstore *ps, const void *addr, uuid_t id)
 	uint8_t uuid[16];
 	uint64_t p, start;
 	unsigned slot;
-	struct pms_stripe *st;
-	struct pms_obj *o;
+	struct pms_objview v;
 	uint64_t hash;
 	int found = 0;
 
@@ -607,16 +692,14 @@ persist_id_of(struct pmemstore *ps, const void *addr, uuid_t id)
 	if (lookup_at(ps, p, (uint64_t)(a - ps->data) & (PMS_PAGE_SIZE - 1),
 		      uuid, &start, &slot) == 0) {
 		hash = pms_hash_uuid(uuid);
-		st = pms_index_stripe(&ps->index, hash);
-		pthread_mutex_lock(&st->lock);
-		o = pms_index_find(st, uuid, hash);
-		if (o && o->state != PMS_OBJ_PENDING && o->page == start &&
-		    (o->npages || o->slot == slot)) {
-			const uint8_t *b = obj_addr(ps, o);
+		if (pms_index_lookup(pms_index_stripe(&ps->index, hash), uuid,
+				     hash, &v) &&
+		    v.state != PMS_OBJ_PENDING && v.page == start &&
+		    (v.npages || v.slot == slot)) {
+			const uint8_t *b = view_addr(ps, &v);
 
-			found = a >= b && a < b + o->size;
+			found = a >= b && a < b + v.size;
 		}
-		pthread_mutex_unlock(&st->lock);
 	}
 	if (!found && ps->stale_runs)
 		found = find_in_runs(ps, a, uuid);
@@ -627,59 +710,39 @@ persist_id_of(struct pmemstore *ps, const void *addr, uuid_t id)
 	return 0;
 }
 
-/* pmemstore_foreach -- public: call cb for every live object */
+/*
+ * pmemstore_foreach -- public: call cb for every live object.  Each stripe
+ * is copied without its lock (index.c), so cb may call into the pool.
+ */
 int
 pmemstore_foreach(struct pmemstore *ps,
 		  int (*cb)(const uuid_t id, void *ptr, size_t size, void *arg),
 		  void *arg)
 {
-	struct snap {
-		uint8_t uuid[16];
-		void *ptr;
-		uint64_t size;
-	} *v = NULL;
-	size_t cap = 0;
+	struct snap sn = {0};
 
 	if (ps == NULL || cb == NULL)
 		return pms_err(EINVAL, "pool handle or callback is NULL");
 	for (unsigned s = 0; s < PMS_INDEX_STRIPES; s++) {
-		struct pms_stripe *st = &ps->index.stripes[s];
-		size_t n = 0;
-
-		/* snapshot one stripe, so cb may call into the pool */
-		pthread_mutex_lock(&st->lock);
-		if (st->count > cap) {
-			struct snap *nv = realloc(v, st->count * sizeof(*v));
-
-			if (nv == NULL) {
-				pthread_mutex_unlock(&st->lock);
-				free(v);
-				return pms_err(ENOMEM, "out of memory");
-			}
-			v = nv;
-			cap = st->count;
+		sn.n = 0;
+		if (pms_index_snapshot(&ps->index.stripes[s], snap_add, &sn,
+				       snap_restart)) {
+			free(sn.v);
+			return pms_err(ENOMEM, "out of memory");
 		}
-		for (uint64_t b = 0; b < st->nbuckets; b++) {
-			for (struct pms_obj *o = st->buckets[b]; o;
-			     o = o->next) {
-				if (o->state != PMS_OBJ_LIVE)
-					continue;
-				memcpy(v[n].uuid, o->uuid, 16);
-				v[n].ptr = obj_addr(ps, o);
-				v[n].size = o->size;
-				n++;
-			}
-		}
-		pthread_mutex_unlock(&st->lock);
-		for (size_t i = 0; i < n; i++) {
-			int ret = cb(v[i].uuid, v[i].ptr, v[i].size, arg);
+		for (size_t i = 0; i < sn.n; i++) {
+			uint8_t uuid[16];
+			int ret;
 
+			memcpy(uuid, sn.v[i].uuid, 16);
+			ret = cb(uuid, view_addr(ps, &sn.v[i].v),
+				 sn.v[i].v.size, arg);
 			if (ret) {
-				free(v);
+				free(sn.v);
 				return ret;
 			}
 		}
 	}
-	free(v);
+	free(sn.v);
 	return 0;
 }

@@ -81,12 +81,13 @@ pms_hwm_extend(struct pmemstore *ps, uint64_t end)
 	if (n < old + PMS_HWM_INITIAL)
 		n = old + PMS_HWM_INITIAL;
 	/*
-	 * One page to spare above the request: a large allocation takes its
-	 * run, then its record page, and the record page must not need a
-	 * second extension (and a second extra fence) of its own.
+	 * Room to spare above the request: a large allocation takes its
+	 * run, then a group of pages for its record page (heap.c), and that
+	 * group must not need a second extension (and a second extra fence)
+	 * of its own.
 	 */
-	if (n < end + 1)
-		n = end + 1;
+	if (n < end + PMS_GROUP_PAGES * 2)
+		n = end + PMS_GROUP_PAGES * 2;
 	if (n > ps->npages)
 		n = ps->npages;
 	for (uint64_t i = old; i < n; i++) {
@@ -120,9 +121,11 @@ pms_hwm_extend(struct pmemstore *ps, uint64_t end)
 static void
 pool_free(struct pmemstore *ps)
 {
+	pms_heap_registry_del(ps);
 	if (ps->index.stripes)
 		pms_index_fini(&ps->index);
-	pms_slab_fini(ps);
+	if (ps->heaps.heap0)
+		pms_heaps_fini(ps);
 	pms_pages_fini(&ps->pages);
 	if (ps->base) {
 		if (ps->rdonly)
@@ -156,8 +159,8 @@ pool_new(const char *path)
 	pthread_mutex_init(&ps->ctr_lock, NULL);
 	ps->path = strdup(path);
 	pms_pages_init(&ps->pages);
-	pms_slab_init(ps);
-	if (ps->path == NULL || pms_index_init(&ps->index)) {
+	if (ps->path == NULL || pms_heaps_init(ps) ||
+	    pms_index_init(&ps->index)) {
 		pool_free(ps);
 		pms_err(ENOMEM, "out of memory");
 		return NULL;
@@ -506,6 +509,7 @@ pmemstore_open(const char *path, unsigned flags)
 		goto fail;
 	if (attach(ps, fsize))
 		goto fail;
+	pms_heap_registry_add(ps);
 	return ps;
 fail:
 	err = errno;
@@ -649,6 +653,7 @@ pmemstore_create(const char *path, size_t size, mode_t mode)
 	/* the volatile state of an empty pool, built the way open does */
 	if (attach(ps, fsize))
 		goto fail;
+	pms_heap_registry_add(ps);
 	return ps;
 fail:
 	err = errno;
@@ -682,13 +687,21 @@ pmemstore_stats(struct pmemstore *ps, struct pmemstore_stats *st)
 {
 	if (ps == NULL || st == NULL)
 		return pms_err(EINVAL, "pool handle or stats buffer is NULL");
+	uint64_t gfree;
+	int64_t objects, bytes;
+
 	memset(st, 0, sizeof(*st));
 	st->pages_total = ps->npages;
-	/* empty slab pages a class keeps are free for every other use too */
-	st->pages_free = pms_pages_nfree(&ps->pages) + pms_slab_nempty(ps);
+	/*
+	 * The heaps' free slab pages are free for every other use too.  The
+	 * object counts are kept per heap (no shared line on the fast path);
+	 * a sum taken while other threads allocate is not a snapshot.
+	 */
+	pms_heap_sums(ps, &gfree, &objects, &bytes);
+	st->pages_free = pms_pages_nfree(&ps->pages) + gfree;
 	st->pages_used = st->pages_total - st->pages_free;
-	st->objects = __atomic_load_n(&ps->objects, __ATOMIC_RELAXED);
-	st->bytes = __atomic_load_n(&ps->bytes, __ATOMIC_RELAXED);
+	st->objects = ps->objects + (uint64_t)objects;
+	st->bytes = ps->bytes + (uint64_t)bytes;
 	struct pms_counters sum;
 
 	pms_counters_sum(ps, &sum);

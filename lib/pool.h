@@ -13,6 +13,7 @@
 #include "layout.h"
 #include "pages.h"
 #include "slab.h"
+#include "heap.h"
 #include "index.h"
 
 /*
@@ -47,13 +48,15 @@ struct pmemstore {
 	uint64_t seed; /* identity-check seed, from the pool UUID */
 
 	struct pms_pages pages; /* free pages and the high-water mark */
-	struct pms_slab_class classes[PMS_NCLASSES];
+	struct pms_heaps heaps; /* per-thread heaps (heap.c) */
 	struct pms_index index;
+	struct pmemstore *reg_next; /* the registry of open pools (heap.c) */
+	int registered;
 
 	uint64_t id; /* unique per handle: keys the threads' counter caches */
 	pthread_mutex_t ctr_lock;
 	struct pms_counters *ctrs; /* every thread's block */
-	uint64_t objects __attribute__((aligned(64)));
+	uint64_t objects; /* found by open; the heaps count the changes */
 	uint64_t bytes;
 };
 

@@ -133,27 +133,26 @@ static int
 index_add(struct pmemstore *ps, const uint8_t uuid[16], uint64_t size,
 	  uint64_t page, uint64_t npages, struct pms_slab *slab, unsigned slot)
 {
-	struct pms_obj *o = calloc(1, sizeof(*o));
-	struct pms_stripe *st;
+	uint64_t hash = pms_hash_uuid(uuid);
+	struct pms_stripe *st = pms_index_stripe(&ps->index, hash);
+	struct pms_obj *o;
 
-	if (o == NULL)
-		return pms_err(ENOMEM, "pool %s: out of memory", ps->path);
-	memcpy(o->uuid, uuid, 16);
-	o->hash = pms_hash_uuid(uuid);
-	o->size = size;
-	o->page = page;
-	o->npages = npages;
-	o->slab = slab;
-	o->slot = slot;
-	o->state = PMS_OBJ_LIVE;
-	st = pms_index_stripe(&ps->index, o->hash);
-	if (pms_index_find(st, uuid, o->hash)) {
-		free(o);
+	if (pms_index_find(st, uuid, hash))
 		return pms_err(EIO,
 			       "pool %s: two objects share one UUID (page "
 			       "%llu); run pmemstore_check",
 			       ps->path, (unsigned long long)page);
-	}
+	o = pms_heap_node(ps, ps->heaps.heap0);
+	if (o == NULL)
+		return -1;
+	pms_obj_set(o, uuid, hash);
+	PMS_ST(o->size, size);
+	PMS_ST(o->page, page);
+	PMS_ST(o->npages, npages);
+	PMS_ST(o->slab, slab);
+	PMS_ST(o->slot, slot);
+	PMS_ST(o->cls, slab->cls);
+	PMS_ST(o->state, PMS_OBJ_LIVE);
 	pms_index_insert(st, o);
 	ps->objects++;
 	ps->bytes += size;
@@ -235,7 +234,7 @@ scan_slab(struct pmemstore *ps, uint64_t p, unsigned cls, uint64_t *used,
 	if (live == 0)
 		return 0; /* an empty slab page is a free page */
 
-	struct pms_slab *s = pms_slab_adopt(ps, p, cls, live);
+	struct pms_slab *s = pms_heap_adopt(ps, p, cls, live);
 
 	if (s == NULL)
 		return pms_err(ENOMEM, "pool %s: out of memory", ps->path);
@@ -348,7 +347,7 @@ settle_records(struct pmemstore *ps, struct recs *rs, uint64_t *used,
 					       "pmemstore_check",
 					       ps->path,
 					       (unsigned long long)rpage);
-			s = pms_slab_adopt(ps, rpage, PMS_CLASS_RECORD, live);
+			s = pms_heap_adopt(ps, rpage, PMS_CLASS_RECORD, live);
 			if (s == NULL)
 				return pms_err(ENOMEM, "pool %s: out of memory",
 					       ps->path);

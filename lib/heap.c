@@ -1,0 +1,831 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * heap.c -- owns per-thread heaps: the volatile ownership of slab pages,
+ * so that threads allocating and freeing small objects share no lock and
+ * no cache line, in DRAM or on media.
+ *
+ * Each thread that allocates in a pool gets a heap (one per thread and
+ * pool).  A heap owns slab pages, taken from the page allocator in aligned
+ * groups of PMS_GROUP_PAGES pages whose four descriptors fill one cache
+ * line: a publication's descriptor flush never touches a line another
+ * heap's slab publishes into.  The owner reserves and returns slots under
+ * its heap's lock, which no other thread takes on its fast path.
+ *
+ * A free by another thread than the owner is a remote free: once its own
+ * commit is durable (object.c), the slot goes into the slab's rfree word
+ * and, if that word was empty, the slab onto the owner's rlist, a
+ * lock-free stack that the owner takes whole when it runs out of slots.
+ * A slot therefore never reaches an allocator before its free is durable.
+ *
+ * A thread that exits abandons its heap: its free pages go back to the
+ * page allocator, and the heap (with the slabs still holding objects)
+ * waits for the next thread that needs one.  When the pool runs out of
+ * pages, every heap gives back its free pages and, last, a thread may take
+ * a slot from another heap's slab.  None of this is persistent: the
+ * descriptors say which pages are slabs, and open gives them all to one
+ * heap.  Heaps and index entries live until the pool is closed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool.h"
+#include "heap.h"
+#include "slab.h"
+#include "errors.h"
+
+#define NODE_CHUNK 256 /* index entries allocated at a time */
+
+struct node_chunk {
+	struct node_chunk *next;
+	struct pms_obj o[NODE_CHUNK];
+};
+
+/* ---- the registry of open pools, and each thread's heaps ---- */
+
+/*
+ * A thread finds its heap of a pool through a binding keyed by the pool's
+ * unique id; at thread exit, a destructor abandons the heaps of the pools
+ * still open (the registry says which, under its lock, so that a
+ * concurrent close cannot free a heap under it).
+ */
+struct binding {
+	uint64_t id;
+	struct pms_heap *heap;
+	struct binding *next;
+};
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pmemstore *reg_head;
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static __thread uint64_t tls_id;
+static __thread struct pms_heap *tls_heap;
+static __thread struct binding *tls_list;
+
+/* registered -- the open pool of this id, or NULL; reg_lock held */
+static struct pmemstore *
+registered(uint64_t id)
+{
+	for (struct pmemstore *p = reg_head; p; p = p->reg_next)
+		if (p->id == id)
+			return p;
+	return NULL;
+}
+
+/* pms_heap_registry_add -- a pool is open: its heaps may be bound */
+void
+pms_heap_registry_add(struct pmemstore *ps)
+{
+	pthread_mutex_lock(&reg_lock);
+	ps->reg_next = reg_head;
+	reg_head = ps;
+	ps->registered = 1;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* pms_heap_registry_del -- a pool is closing: no thread exit touches it */
+void
+pms_heap_registry_del(struct pmemstore *ps)
+{
+	if (!ps->registered)
+		return;
+	pthread_mutex_lock(&reg_lock);
+	for (struct pmemstore **p = &reg_head; *p; p = &(*p)->reg_next) {
+		if (*p == ps) {
+			*p = ps->reg_next;
+			break;
+		}
+	}
+	ps->registered = 0;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static void heap_abandon(struct pmemstore *ps, struct pms_heap *h);
+
+/* thread_exit -- the key's destructor: abandon this thread's heaps */
+static void
+thread_exit(void *arg)
+{
+	struct binding *b = arg, *n;
+
+	pthread_mutex_lock(&reg_lock);
+	for (; b; b = n) {
+		struct pmemstore *ps = registered(b->id);
+
+		n = b->next;
+		if (ps)
+			heap_abandon(ps, b->heap);
+		free(b);
+	}
+	pthread_mutex_unlock(&reg_lock);
+	tls_list = NULL;
+	tls_id = 0;
+	tls_heap = NULL;
+}
+
+/* exit_key_make -- once per process */
+static void
+exit_key_make(void)
+{
+	(void)pthread_key_create(&exit_key, thread_exit);
+}
+
+/* ---- lists ---- */
+
+/* slab_list_add / slab_list_del -- a heap's partial list of a class */
+static void
+slab_list_add(struct pms_heap *h, struct pms_slab *s)
+{
+	struct pms_slab **head = &h->partial[s->cls];
+
+	s->prev = NULL;
+	s->next = *head;
+	if (*head)
+		(*head)->prev = s;
+	*head = s;
+	s->listed = 1;
+}
+
+static void
+slab_list_del(struct pms_heap *h, struct pms_slab *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		h->partial[s->cls] = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+	s->listed = 0;
+}
+
+/* slab_all_add / slab_all_del -- a heap's list of every slab */
+static void
+slab_all_add(struct pms_heap *h, struct pms_slab *s)
+{
+	s->aprev = NULL;
+	s->anext = h->all;
+	if (h->all)
+		h->all->aprev = s;
+	h->all = s;
+}
+
+static void
+slab_all_del(struct pms_heap *h, struct pms_slab *s)
+{
+	if (s->aprev)
+		s->aprev->anext = s->anext;
+	else
+		h->all = s->anext;
+	if (s->anext)
+		s->anext->aprev = s->aprev;
+}
+
+/* group_link / group_unlink -- a heap's list of groups with free pages */
+static void
+group_link(struct pms_heap *h, struct pms_group *g)
+{
+	g->prev = NULL;
+	g->next = h->groups;
+	if (h->groups)
+		h->groups->prev = g;
+	h->groups = g;
+	g->listed = 1;
+}
+
+static void
+group_unlink(struct pms_heap *h, struct pms_group *g)
+{
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		h->groups = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	g->prev = g->next = NULL;
+	g->listed = 0;
+}
+
+/* group_new -- a group of the heap holding the pages in mine */
+static struct pms_group *
+group_new(struct pms_heap *h, uint64_t first, unsigned mine)
+{
+	struct pms_group *g = calloc(1, sizeof(*g));
+
+	if (g == NULL)
+		return NULL;
+	g->first = first;
+	g->mine = mine;
+	g->anext = h->gall;
+	if (h->gall)
+		h->gall->aprev = g;
+	h->gall = g;
+	return g;
+}
+
+/* group_free -- a group that holds no page any more */
+static void
+group_free(struct pms_heap *h, struct pms_group *g)
+{
+	if (g->aprev)
+		g->aprev->anext = g->anext;
+	else
+		h->gall = g->anext;
+	if (g->anext)
+		g->anext->aprev = g->aprev;
+	free(g);
+}
+
+/* gfree_add -- change the count of free group pages (read by stats) */
+static void
+gfree_add(struct pms_heap *h, int64_t n)
+{
+	__atomic_store_n(&h->gfree, h->gfree + (uint64_t)n, __ATOMIC_RELAXED);
+}
+
+/*
+ * group_give_back -- return a group's free pages to the page allocator;
+ * the group is freed once it holds no page.  Heap locked.
+ */
+static void
+group_give_back(struct pmemstore *ps, struct pms_heap *h, struct pms_group *g)
+{
+	unsigned f = g->free;
+
+	while (f) {
+		unsigned i = (unsigned)__builtin_ctz(f), j = i;
+
+		while (j + 1 < PMS_GROUP_PAGES && (f >> (j + 1)) & 1)
+			j++;
+		pms_pages_free(ps, g->first + i, j - i + 1);
+		f &= ~(((1U << (j - i + 1)) - 1) << i);
+	}
+	gfree_add(h, -(int64_t)__builtin_popcount(g->free));
+	g->mine &= ~g->free;
+	g->free = 0;
+	if (g->listed)
+		group_unlink(h, g);
+	if (g->mine == 0)
+		group_free(h, g);
+}
+
+/*
+ * group_page_free -- a slab page of the heap is free again: it stays in
+ * the group for the heap's next slab, unless the whole group is now free
+ * (back to the page allocator, so that an emptied pool is a fresh one) or
+ * nobody owns the heap
+ */
+static void
+group_page_free(struct pmemstore *ps, struct pms_heap *h, struct pms_group *g,
+		uint64_t page)
+{
+	g->free |= 1U << (page - g->first);
+	gfree_add(h, 1);
+	if (g->free == g->mine || h->abandoned)
+		group_give_back(ps, h, g);
+	else if (!g->listed)
+		group_link(h, g);
+}
+
+/*
+ * heap_page -- a free page for a new slab: from the heap's groups, else a
+ * new aligned group, else (the pool nearly full) any single page.  Heap
+ * locked; the page allocator's lock nests inside.
+ */
+static int
+heap_page(struct pmemstore *ps, struct pms_heap *h, uint64_t *page,
+	  struct pms_group **gp)
+{
+	struct pms_group *g = h->groups;
+	uint64_t first;
+	unsigned i;
+
+	if (g == NULL) {
+		unsigned mine;
+
+		if (pms_pages_alloc(ps, PMS_GROUP_PAGES, PMS_GROUP_PAGES,
+				    &first) == 0) {
+			mine = (1U << PMS_GROUP_PAGES) - 1;
+		} else if (pms_pages_alloc(ps, 1, 1, &first) == 0) {
+			mine = 1U << (first % PMS_GROUP_PAGES);
+			first -= first % PMS_GROUP_PAGES;
+		} else {
+			return -1;
+		}
+		g = group_new(h, first, mine);
+		if (g == NULL) {
+			unsigned f = mine;
+
+			while (f) {
+				i = (unsigned)__builtin_ctz(f);
+				pms_pages_free(ps, first + i, 1);
+				f &= f - 1;
+			}
+			return pms_err(ENOMEM, "out of memory");
+		}
+		g->free = mine;
+		gfree_add(h, __builtin_popcount(mine));
+		group_link(h, g);
+	}
+	i = (unsigned)__builtin_ctz(g->free);
+	g->free &= ~(1U << i);
+	gfree_add(h, -1);
+	if (g->free == 0)
+		group_unlink(h, g);
+	*page = g->first + i;
+	*gp = g;
+	return 0;
+}
+
+/* ---- slabs ---- */
+
+/* slab_new -- volatile state of a slab page of heap h */
+static struct pms_slab *
+slab_new(struct pms_heap *h, uint64_t page, unsigned cls, uint64_t avail,
+	 struct pms_group *g)
+{
+	struct pms_slab *s = aligned_alloc(64, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	memset(s, 0, sizeof(*s));
+	s->page = page;
+	s->cls = cls;
+	s->heap = h;
+	s->group = g;
+	s->avail = avail;
+	s->navail = (unsigned)__builtin_popcountll(avail);
+	slab_all_add(h, s);
+	if (s->navail)
+		slab_list_add(h, s);
+	return s;
+}
+
+/*
+ * slab_drop -- an empty slab page becomes a free page of its group.  Its
+ * descriptor stays "slab, no bit set", which open reads as a free page.
+ */
+static void
+slab_drop(struct pmemstore *ps, struct pms_heap *h, struct pms_slab *s)
+{
+	if (s->listed)
+		slab_list_del(h, s);
+	slab_all_del(h, s);
+	group_page_free(ps, h, s->group, s->page);
+	free(s);
+}
+
+/* slab_add_slots -- slots become reservable again; heap locked */
+static void
+slab_add_slots(struct pmemstore *ps, struct pms_heap *h, struct pms_slab *s,
+	       uint64_t bits)
+{
+	s->avail |= bits;
+	s->navail += (unsigned)__builtin_popcountll(bits);
+	if (s->navail == pms_classes[s->cls].nslots)
+		slab_drop(ps, h, s);
+	else if (!s->listed && s->navail)
+		slab_list_add(h, s);
+}
+
+/*
+ * collect -- take the heap's remote list whole and make its slots
+ * reservable.  The next pointer is read before the slab's rfree word is
+ * cleared: from then on a remote free may push the slab again.
+ */
+static void
+collect(struct pmemstore *ps, struct pms_heap *h)
+{
+	struct pms_slab *s =
+		__atomic_exchange_n(&h->rlist, NULL, __ATOMIC_ACQUIRE);
+
+	while (s) {
+		struct pms_slab *next =
+			__atomic_load_n(&s->rnext, __ATOMIC_RELAXED);
+		uint64_t bits =
+			__atomic_exchange_n(&s->rfree, 0, __ATOMIC_ACQ_REL);
+
+		slab_add_slots(ps, h, s, bits);
+		s = next;
+	}
+}
+
+/*
+ * slab_make -- a new slab of class cls in the heap: a page, its stale
+ * checks scrubbed, its descriptor set to an empty slab of the class
+ * (w1 = 0, then w0).  Those stores need no flush of their own: a crash
+ * that keeps them without a published slot leaves an empty slab page,
+ * which open treats as free, and every publication flushes the descriptor
+ * line with them.
+ */
+static struct pms_slab *
+slab_make(struct pmemstore *ps, struct pms_heap *h, unsigned cls)
+{
+	struct pms_group *g = NULL;
+	struct pms_slab *s;
+	uint64_t page = 0;
+
+	if (heap_page(ps, h, &page, &g))
+		return NULL;
+	if (pms_slab_scrub(ps, page, cls)) {
+		group_page_free(ps, h, g, page);
+		return NULL;
+	}
+	s = slab_new(h, page, cls, pms_slab_full_mask(cls), g);
+	if (s == NULL) {
+		group_page_free(ps, h, g, page);
+		pms_err(ENOMEM, "out of memory");
+		return NULL;
+	}
+	__atomic_store_n(&ps->desc[page].w1, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ps->desc[page].w0, PMS_DESC_SLAB_W0(cls),
+			 __ATOMIC_RELEASE);
+	return s;
+}
+
+/* take_slot -- reserve the lowest free slot of a slab; heap locked */
+static unsigned
+take_slot(struct pms_heap *h, struct pms_slab *s)
+{
+	unsigned i = (unsigned)__builtin_ctzll(s->avail);
+
+	s->avail &= ~(1ULL << i);
+	if (--s->navail == 0)
+		slab_list_del(h, s);
+	return i;
+}
+
+/*
+ * reserve_locked -- a slot of class cls in heap h: a partial slab, else
+ * the slots other threads gave back, else (grow) a new slab page
+ */
+static struct pms_slab *
+reserve_locked(struct pmemstore *ps, struct pms_heap *h, unsigned cls, int grow,
+	       unsigned *slot)
+{
+	struct pms_slab *s = h->partial[cls];
+
+	if (s == NULL && __atomic_load_n(&h->rlist, __ATOMIC_RELAXED)) {
+		collect(ps, h);
+		s = h->partial[cls];
+	}
+	if (s == NULL && grow)
+		s = slab_make(ps, h, cls);
+	if (s)
+		*slot = take_slot(h, s);
+	return s;
+}
+
+/*
+ * pms_heap_reserve -- reserve a free slot of class cls for heap h's
+ * thread.  Out of pages: every heap gives back its free pages, and then,
+ * last, a slot may come from another heap's slab (it stays that heap's).
+ */
+int
+pms_heap_reserve(struct pmemstore *ps, struct pms_heap *h, unsigned cls,
+		 struct pms_slab **slab, unsigned *slot)
+{
+	struct pms_slab *s;
+	int err;
+
+	pthread_mutex_lock(&h->lock);
+	s = reserve_locked(ps, h, cls, 1, slot);
+	pthread_mutex_unlock(&h->lock);
+	if (s) {
+		*slab = s;
+		return 0;
+	}
+	err = errno;
+	if (err != ENOMEM)
+		return -1;
+	pms_heap_reclaim(ps);
+	pthread_mutex_lock(&h->lock);
+	s = reserve_locked(ps, h, cls, 1, slot);
+	pthread_mutex_unlock(&h->lock);
+	if (s == NULL && errno == ENOMEM) {
+		pthread_mutex_lock(&ps->heaps.lock);
+		for (struct pms_heap *x = ps->heaps.all; x && !s; x = x->next) {
+			if (x == h)
+				continue;
+			pthread_mutex_lock(&x->lock);
+			s = reserve_locked(ps, x, cls, 0, slot);
+			pthread_mutex_unlock(&x->lock);
+		}
+		pthread_mutex_unlock(&ps->heaps.lock);
+		if (s == NULL)
+			errno = ENOMEM; /* the message is the page allocator's */
+	}
+	if (s == NULL)
+		return -1;
+	*slab = s;
+	return 0;
+}
+
+/*
+ * pms_heap_release -- make a slot reservable again, after its free is
+ * durable or after an allocation that was never published.  me is the
+ * calling thread's heap: its own slabs are released under its lock;
+ * another heap's slot goes onto that heap's remote list, unless no thread
+ * owns that heap (then it is released under its lock, so that the pages
+ * of exited threads come back at once).
+ */
+void
+pms_heap_release(struct pms_heap *me, struct pms_slab *s, unsigned slot)
+{
+	struct pms_heap *h = s->heap;
+
+	if (h != me && !__atomic_load_n(&h->abandoned, __ATOMIC_ACQUIRE)) {
+		uint64_t old = __atomic_fetch_or(&s->rfree, 1ULL << slot,
+						 __ATOMIC_RELEASE);
+
+		if (old == 0) {
+			struct pms_slab *head =
+				__atomic_load_n(&h->rlist, __ATOMIC_RELAXED);
+
+			do {
+				__atomic_store_n(&s->rnext, head,
+						 __ATOMIC_RELAXED);
+			} while (!__atomic_compare_exchange_n(
+				&h->rlist, &head, s, 1, __ATOMIC_RELEASE,
+				__ATOMIC_RELAXED));
+		}
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	slab_add_slots(h->ps, h, s, 1ULL << slot);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/*
+ * pms_heap_reclaim -- every heap takes in its remote frees and gives its
+ * free pages back to the page allocator (the pool is out of pages).  Heap
+ * locks are taken one at a time, never with the page lock held.
+ */
+int
+pms_heap_reclaim(struct pmemstore *ps)
+{
+	pthread_mutex_lock(&ps->heaps.lock);
+	for (struct pms_heap *h = ps->heaps.all; h; h = h->next) {
+		pthread_mutex_lock(&h->lock);
+		collect(ps, h);
+		while (h->groups)
+			group_give_back(ps, h, h->groups);
+		pthread_mutex_unlock(&h->lock);
+	}
+	pthread_mutex_unlock(&ps->heaps.lock);
+	return 0;
+}
+
+/* ---- heaps ---- */
+
+/* heap_new -- an empty heap of ps, on the pool's list */
+static struct pms_heap *
+heap_new(struct pmemstore *ps)
+{
+	struct pms_heap *h = aligned_alloc(64, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	memset(h, 0, sizeof(*h));
+	pthread_mutex_init(&h->lock, NULL);
+	h->ps = ps;
+	h->next = ps->heaps.all;
+	ps->heaps.all = h;
+	return h;
+}
+
+/*
+ * heap_abandon -- the heap's thread exits: remote frees taken in, free
+ * pages given back; the heap keeps its slabs (objects live there) and
+ * waits for another thread
+ */
+static void
+heap_abandon(struct pmemstore *ps, struct pms_heap *h)
+{
+	pthread_mutex_lock(&h->lock);
+	__atomic_store_n(&h->abandoned, 1, __ATOMIC_RELEASE);
+	collect(ps, h);
+	while (h->groups)
+		group_give_back(ps, h, h->groups);
+	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_lock(&ps->heaps.lock);
+	h->anext = ps->heaps.spare;
+	ps->heaps.spare = h;
+	pthread_mutex_unlock(&ps->heaps.lock);
+}
+
+/* heap_acquire -- a heap for a thread: an abandoned one, or a new one */
+static struct pms_heap *
+heap_acquire(struct pmemstore *ps)
+{
+	struct pms_heap *h;
+
+	pthread_mutex_lock(&ps->heaps.lock);
+	h = ps->heaps.spare;
+	if (h)
+		ps->heaps.spare = h->anext;
+	else
+		h = heap_new(ps);
+	pthread_mutex_unlock(&ps->heaps.lock);
+	if (h) {
+		pthread_mutex_lock(&h->lock);
+		__atomic_store_n(&h->abandoned, 0, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&h->lock);
+	}
+	return h;
+}
+
+/* prune -- drop this thread's bindings to pools that were closed */
+static void
+prune(void)
+{
+	struct binding **p = &tls_list;
+
+	pthread_mutex_lock(&reg_lock);
+	while (*p) {
+		if (registered((*p)->id)) {
+			p = &(*p)->next;
+		} else {
+			struct binding *b = *p;
+
+			*p = b->next;
+			free(b);
+		}
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/*
+ * pms_heap_mine -- the calling thread's heap of ps, made on first use.
+ * The last one used is a thread-local pair, so the fast path is one
+ * comparison.
+ */
+struct pms_heap *
+pms_heap_mine(struct pmemstore *ps)
+{
+	struct binding *b;
+
+	if (tls_id == ps->id)
+		return tls_heap;
+	for (b = tls_list; b; b = b->next)
+		if (b->id == ps->id)
+			break;
+	if (b == NULL) {
+		(void)pthread_once(&exit_once, exit_key_make);
+		prune();
+		b = malloc(sizeof(*b));
+		if (b == NULL) {
+			pms_err(ENOMEM, "out of memory");
+			return NULL;
+		}
+		b->heap = heap_acquire(ps);
+		if (b->heap == NULL) {
+			free(b);
+			pms_err(ENOMEM, "out of memory");
+			return NULL;
+		}
+		b->id = ps->id;
+		b->next = tls_list;
+		tls_list = b;
+		(void)pthread_setspecific(exit_key, tls_list);
+	}
+	tls_id = b->id;
+	tls_heap = b->heap;
+	return b->heap;
+}
+
+/*
+ * pms_heap_adopt -- volatile state for a slab page found at open with the
+ * given slots in use (a non-zero set); it goes to heap0, which the first
+ * thread to allocate takes
+ */
+struct pms_slab *
+pms_heap_adopt(struct pmemstore *ps, uint64_t page, unsigned cls, uint64_t used)
+{
+	struct pms_heap *h = ps->heaps.heap0;
+	struct pms_group *g = group_new(h, page - page % PMS_GROUP_PAGES,
+					1U << (page % PMS_GROUP_PAGES));
+	struct pms_slab *s;
+
+	if (g == NULL)
+		return NULL;
+	s = slab_new(h, page, cls, pms_slab_full_mask(cls) & ~used, g);
+	if (s == NULL)
+		group_free(h, g);
+	return s;
+}
+
+/* ---- index entries ---- */
+
+/*
+ * pms_heap_node -- a free index entry for heap h's thread.  Entries are
+ * never freed before close (type-stable: see index.h); they come in
+ * chunks from the pool and go back to the freeing thread's heap.
+ */
+struct pms_obj *
+pms_heap_node(struct pmemstore *ps, struct pms_heap *h)
+{
+	struct pms_obj *o = h->nodes;
+
+	if (o == NULL) {
+		struct node_chunk *c = calloc(1, sizeof(*c));
+
+		if (c == NULL) {
+			pms_err(ENOMEM, "out of memory");
+			return NULL;
+		}
+		pthread_mutex_lock(&ps->heaps.chunk_lock);
+		c->next = ps->heaps.chunks;
+		ps->heaps.chunks = c;
+		pthread_mutex_unlock(&ps->heaps.chunk_lock);
+		for (unsigned i = 1; i < NODE_CHUNK; i++)
+			pms_heap_node_put(h, &c->o[i]);
+		o = &c->o[0];
+	} else {
+		h->nodes = __atomic_load_n(&o->next, __ATOMIC_RELAXED);
+	}
+	return o;
+}
+
+/* pms_heap_node_put -- an index entry no chain holds any more */
+void
+pms_heap_node_put(struct pms_heap *h, struct pms_obj *o)
+{
+	PMS_ST(o->state, PMS_OBJ_PENDING);
+	__atomic_store_n(&o->next, h->nodes, __ATOMIC_RELAXED);
+	h->nodes = o;
+}
+
+/* ---- the pool's heaps ---- */
+
+/* pms_heaps_init -- no heaps but heap0, abandoned until a thread comes */
+int
+pms_heaps_init(struct pmemstore *ps)
+{
+	pthread_mutex_init(&ps->heaps.lock, NULL);
+	pthread_mutex_init(&ps->heaps.chunk_lock, NULL);
+	ps->heaps.heap0 = heap_new(ps);
+	if (ps->heaps.heap0 == NULL)
+		return -1;
+	ps->heaps.heap0->abandoned = 1;
+	ps->heaps.spare = ps->heaps.heap0;
+	return 0;
+}
+
+/*
+ * pms_heap_sums -- free group pages and object counts over all heaps;
+ * remote frees are taken in first, so that empty slabs are free pages
+ */
+void
+pms_heap_sums(struct pmemstore *ps, uint64_t *gfree, int64_t *objects,
+	      int64_t *bytes)
+{
+	*gfree = 0;
+	*objects = 0;
+	*bytes = 0;
+	pthread_mutex_lock(&ps->heaps.lock);
+	for (struct pms_heap *h = ps->heaps.all; h; h = h->next) {
+		pthread_mutex_lock(&h->lock);
+		collect(ps, h);
+		*gfree += h->gfree;
+		pthread_mutex_unlock(&h->lock);
+		*objects += __atomic_load_n(&h->objects, __ATOMIC_RELAXED);
+		*bytes += __atomic_load_n(&h->bytes, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&ps->heaps.lock);
+}
+
+/* pms_heaps_fini -- free every heap, slab, group and index entry */
+void
+pms_heaps_fini(struct pmemstore *ps)
+{
+	struct pms_heap *h, *hn;
+	struct node_chunk *c, *cn;
+
+	for (h = ps->heaps.all; h; h = hn) {
+		struct pms_slab *s, *sn;
+		struct pms_group *g, *gn;
+
+		hn = h->next;
+		for (s = h->all; s; s = sn) {
+			sn = s->anext;
+			free(s);
+		}
+		for (g = h->gall; g; g = gn) {
+			gn = g->anext;
+			free(g);
+		}
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+	}
+	ps->heaps.all = NULL;
+	for (c = ps->heaps.chunks; c; c = cn) {
+		cn = c->next;
+		free(c);
+	}
+	ps->heaps.chunks = NULL;
+	pthread_mutex_destroy(&ps->heaps.lock);
+	pthread_mutex_destroy(&ps->heaps.chunk_lock);
+}

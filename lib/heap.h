@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * heap.h -- per-thread heaps: which thread owns which slab pages, the
+ * remote-free lists that bring cross-thread frees home, and the page
+ * groups that keep two threads off one descriptor cache line
+ */
+#ifndef PMS_HEAP_H
+#define PMS_HEAP_H 1
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "layout.h"
+
+struct pms_heap;
+struct pms_obj;
+
+/*
+ * pms_group -- an aligned group of PMS_GROUP_PAGES data pages whose
+ * descriptors share one cache line: a heap takes its slab pages a group at
+ * a time, so no other heap's slab publishes into that line.
+ */
+#define PMS_GROUP_PAGES 4
+
+struct pms_group {
+	uint64_t first; /* first page, a multiple of PMS_GROUP_PAGES */
+	unsigned mine;	/* pages of the group the heap holds (bit per page) */
+	unsigned free;	/* of those, pages no slab uses */
+	struct pms_group *prev, *next;	 /* on the heap's list: free != 0 */
+	struct pms_group *aprev, *anext; /* on the heap's list of all groups */
+	int listed;
+};
+
+/*
+ * pms_slab -- one slab page, owned by one heap for its whole life.  avail
+ * and the lists belong to the owner (under its lock); rfree, in a line of
+ * its own, is where other threads drop the slots they freed.
+ */
+struct pms_slab {
+	uint64_t page;
+	uint64_t avail; /* slots free to reserve (not allocated, not in use) */
+	struct pms_heap *heap; /* the owner, fixed */
+	struct pms_group *group;
+	unsigned cls;
+	unsigned navail;
+	int listed;
+	struct pms_slab *prev, *next;	/* on the owner's partial list */
+	struct pms_slab *aprev, *anext; /* on the owner's list of all slabs */
+	/* written by other threads: */
+	uint64_t rfree __attribute__((aligned(64))); /* remote-freed slots */
+	struct pms_slab *rnext; /* on the owner's remote list */
+} __attribute__((aligned(64)));
+
+struct pms_heap {
+	pthread_mutex_t lock; /* the owner's; others take it on slow paths */
+	struct pmemstore *ps;
+	int abandoned;				/* no thread owns it (atomic) */
+	struct pms_slab *partial[PMS_NCLASSES]; /* slabs with navail > 0 */
+	struct pms_slab *all;			/* every slab */
+	struct pms_group *groups;		/* groups with free pages */
+	struct pms_group *gall;			/* every group */
+	uint64_t gfree;				/* pages free in groups */
+	/* the owning thread's alone (no lock): */
+	struct pms_obj *nodes; /* free index entries */
+	int64_t objects;       /* objects allocated - freed by this heap */
+	int64_t bytes;
+	struct pms_heap *next;	/* all heaps of the pool */
+	struct pms_heap *anext; /* the pool's abandoned heaps */
+	/* written by other threads: slabs holding remote-freed slots */
+	struct pms_slab *rlist __attribute__((aligned(64)));
+} __attribute__((aligned(64)));
+
+/* pms_heaps -- a pool's heaps */
+struct pms_heaps {
+	pthread_mutex_t lock;	/* the lists below */
+	struct pms_heap *all;	/* every heap */
+	struct pms_heap *spare; /* abandoned heaps, for new threads */
+	struct pms_heap *heap0; /* gets the slabs recovery finds */
+	void *chunks;		/* index-entry chunks (heap.c) */
+	pthread_mutex_t chunk_lock;
+};
+
+struct pmemstore;
+
+int pms_heaps_init(struct pmemstore *ps);
+void pms_heaps_fini(struct pmemstore *ps);
+struct pms_heap *pms_heap_mine(struct pmemstore *ps);
+int pms_heap_reserve(struct pmemstore *ps, struct pms_heap *h, unsigned cls,
+		     struct pms_slab **slab, unsigned *slot);
+void pms_heap_release(struct pms_heap *h, struct pms_slab *s, unsigned slot);
+int pms_heap_reclaim(struct pmemstore *ps);
+struct pms_slab *pms_heap_adopt(struct pmemstore *ps, uint64_t page,
+				unsigned cls, uint64_t used);
+struct pms_obj *pms_heap_node(struct pmemstore *ps, struct pms_heap *h);
+void pms_heap_node_put(struct pms_heap *h, struct pms_obj *o);
+void pms_heap_sums(struct pmemstore *ps, uint64_t *gfree, int64_t *objects,
+		   int64_t *bytes);
+void pms_heap_registry_add(struct pmemstore *ps);
+void pms_heap_registry_del(struct pmemstore *ps);
+
+#endif /* PMS_HEAP_H */
