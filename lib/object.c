@@ -499,7 +499,9 @@ persist_free(struct pmemstore *ps, const uuid_t id)
 	st = pms_index_stripe(&ps->index, hash);
 	pthread_mutex_lock(&st->lock);
 	o = pms_index_find(st, id, hash);
-	if (o == NULL || o->state != PMS_OBJ_LIVE) {
+	/* acquire: the allocating thread's stores to o came before LIVE */
+	if (o == NULL ||
+	    __atomic_load_n(&o->state, __ATOMIC_ACQUIRE) != PMS_OBJ_LIVE) {
 		pthread_mutex_unlock(&st->lock);
 		return pms_err(ENOENT, "pool %s: no object with this UUID",
 			       ps->path);

@@ -223,11 +223,12 @@ pms_pages_alloc(struct pmemstore *ps, uint64_t n, uint64_t align,
 	pthread_mutex_lock(&pg->lock);
 	e = find(pg->root, n, align, &at);
 	if (e == NULL) {
+		unsigned long long nfree = pg->nfree;
+
 		pthread_mutex_unlock(&pg->lock);
 		return pms_err(ENOMEM,
 			       "pool %s: no run of %llu free pages (%llu free)",
-			       ps->path, (unsigned long long)n,
-			       (unsigned long long)pg->nfree);
+			       ps->path, (unsigned long long)n, nfree);
 	}
 	if (at + n > pg->hwm && pms_hwm_extend(ps, at + n)) {
 		pthread_mutex_unlock(&pg->lock);
