@@ -339,6 +339,83 @@ heap_page(struct pmemstore *ps, struct pms_heap *h, uint64_t *page,
 	return 0;
 }
 
+/* ---- the run cache ---- */
+
+/* runs_flush -- every cached run back to the page allocator; heap locked */
+static void
+runs_flush(struct pmemstore *ps, struct pms_heap *h)
+{
+	for (unsigned i = 0; i < h->nruns; i++)
+		pms_pages_free(ps, h->runs[i].page, h->runs[i].npages);
+	__atomic_store_n(&h->nruns, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->rpages, 0, __ATOMIC_RELAXED);
+}
+
+/*
+ * pms_heap_run_get -- a cached run of exactly npages pages for heap h's
+ * thread: 0, or -1 when there is none
+ */
+int
+pms_heap_run_get(struct pms_heap *h, uint64_t npages, uint64_t *page)
+{
+	int ret = -1;
+
+	if (h == NULL || npages > PMS_RUN_CACHE_MAX ||
+	    __atomic_load_n(&h->nruns, __ATOMIC_RELAXED) == 0)
+		return -1;
+	pthread_mutex_lock(&h->lock);
+	for (unsigned i = h->nruns; i-- > 0;) {
+		if (h->runs[i].npages != npages)
+			continue;
+		*page = h->runs[i].page;
+		memmove(&h->runs[i], &h->runs[i + 1],
+			(h->nruns - i - 1) * sizeof(h->runs[0]));
+		__atomic_store_n(&h->nruns, h->nruns - 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&h->rpages, h->rpages - npages,
+				 __ATOMIC_RELAXED);
+		ret = 0;
+		break;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
+/*
+ * pms_heap_run_put -- a run whose free is durable: into heap h's cache, if
+ * it is small enough and the heap holds slabs (a heap with none would
+ * never empty its cache), else back to the page allocator.  The cache's
+ * oldest runs make room.
+ */
+void
+pms_heap_run_put(struct pmemstore *ps, struct pms_heap *h, uint64_t page,
+		 uint64_t npages)
+{
+	if (h == NULL || npages > PMS_RUN_CACHE_MAX) {
+		pms_pages_free(ps, page, npages);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	if (h->all == NULL || h->abandoned) {
+		pthread_mutex_unlock(&h->lock);
+		pms_pages_free(ps, page, npages);
+		return;
+	}
+	while (h->nruns == PMS_RUN_CACHE ||
+	       (h->nruns && h->rpages + npages > PMS_RUN_CACHE_PAGES)) {
+		pms_pages_free(ps, h->runs[0].page, h->runs[0].npages);
+		__atomic_store_n(&h->rpages, h->rpages - h->runs[0].npages,
+				 __ATOMIC_RELAXED);
+		memmove(&h->runs[0], &h->runs[1],
+			(h->nruns - 1) * sizeof(h->runs[0]));
+		__atomic_store_n(&h->nruns, h->nruns - 1, __ATOMIC_RELAXED);
+	}
+	h->runs[h->nruns].page = page;
+	h->runs[h->nruns].npages = npages;
+	__atomic_store_n(&h->nruns, h->nruns + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->rpages, h->rpages + npages, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&h->lock);
+}
+
 /* ---- slabs ---- */
 
 /* slab_new -- volatile state of a slab page of heap h */
@@ -375,6 +452,8 @@ slab_drop(struct pmemstore *ps, struct pms_heap *h, struct pms_slab *s)
 	slab_all_del(h, s);
 	group_page_free(ps, h, s->group, s->page);
 	free(s);
+	if (h->all == NULL && h->nruns)
+		runs_flush(ps, h); /* nothing left here: as if fresh */
 }
 
 /* slab_add_slots -- slots become reservable again; heap locked */
@@ -560,7 +639,8 @@ pms_heap_release(struct pms_heap *me, struct pms_slab *s, unsigned slot)
 
 /*
  * pms_heap_reclaim -- every heap takes in its remote frees and gives its
- * free pages back to the page allocator (the pool is out of pages).  Heap
+ * free pages and cached runs back to the page allocator (the pool is out
+ * of pages).  Heap
  * locks are taken one at a time, never with the page lock held.
  */
 int
@@ -570,6 +650,7 @@ pms_heap_reclaim(struct pmemstore *ps)
 	for (struct pms_heap *h = ps->heaps.all; h; h = h->next) {
 		pthread_mutex_lock(&h->lock);
 		collect(ps, h);
+		runs_flush(ps, h);
 		while (h->groups)
 			group_give_back(ps, h, h->groups);
 		pthread_mutex_unlock(&h->lock);
@@ -607,6 +688,7 @@ heap_abandon(struct pmemstore *ps, struct pms_heap *h)
 	pthread_mutex_lock(&h->lock);
 	__atomic_store_n(&h->abandoned, 1, __ATOMIC_RELEASE);
 	collect(ps, h);
+	runs_flush(ps, h);
 	while (h->groups)
 		group_give_back(ps, h, h->groups);
 	pthread_mutex_unlock(&h->lock);
@@ -789,7 +871,7 @@ pms_heap_sums(struct pmemstore *ps, uint64_t *gfree, int64_t *objects,
 	for (struct pms_heap *h = ps->heaps.all; h; h = h->next) {
 		pthread_mutex_lock(&h->lock);
 		collect(ps, h);
-		*gfree += h->gfree;
+		*gfree += h->gfree + h->rpages;
 		pthread_mutex_unlock(&h->lock);
 		*objects += __atomic_load_n(&h->objects, __ATOMIC_RELAXED);
 		*bytes += __atomic_load_n(&h->bytes, __ATOMIC_RELAXED);

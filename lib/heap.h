@@ -51,6 +51,21 @@ struct pms_slab {
 	struct pms_slab *rnext; /* on the owner's remote list */
 } __attribute__((aligned(64)));
 
+/*
+ * The run cache: page runs of large objects the heap's thread freed, kept
+ * for its next allocation of the same length (no page-allocator lock).
+ * Bounded, and emptied into the page allocator when the heap holds no
+ * slab any more (so an emptied pool is a fresh one), when the pool runs
+ * out of pages, and when the thread exits.
+ */
+#define PMS_RUN_CACHE 16	 /* runs */
+#define PMS_RUN_CACHE_MAX 256	 /* pages of one cached run (1 MiB) */
+#define PMS_RUN_CACHE_PAGES 2048 /* pages of all a heap's cached runs */
+
+struct pms_run {
+	uint64_t page, npages;
+};
+
 struct pms_heap {
 	pthread_mutex_t lock; /* the owner's; others take it on slow paths */
 	struct pmemstore *ps;
@@ -60,6 +75,9 @@ struct pms_heap {
 	struct pms_group *groups;		/* groups with free pages */
 	struct pms_group *gall;			/* every group */
 	uint64_t gfree;				/* pages free in groups */
+	struct pms_run runs[PMS_RUN_CACHE]; /* the run cache, oldest first */
+	unsigned nruns;
+	uint64_t rpages; /* pages in the run cache */
 	/* the owning thread's alone (no lock): */
 	struct pms_obj *nodes; /* free index entries */
 	int64_t objects;       /* objects allocated - freed by this heap */
@@ -91,6 +109,9 @@ void pms_heap_release(struct pms_heap *h, struct pms_slab *s, unsigned slot);
 int pms_heap_reclaim(struct pmemstore *ps);
 struct pms_slab *pms_heap_adopt(struct pmemstore *ps, uint64_t page,
 				unsigned cls, uint64_t used);
+int pms_heap_run_get(struct pms_heap *h, uint64_t npages, uint64_t *page);
+void pms_heap_run_put(struct pmemstore *ps, struct pms_heap *h, uint64_t page,
+		      uint64_t npages);
 struct pms_obj *pms_heap_node(struct pmemstore *ps, struct pms_heap *h);
 void pms_heap_node_put(struct pms_heap *h, struct pms_obj *o);
 void pms_heap_sums(struct pmemstore *ps, uint64_t *gfree, int64_t *objects,

@@ -233,9 +233,9 @@ publish_large(struct pmemstore *ps, struct pms_obj *o)
 static void
 unreserve(struct pmemstore *ps, struct pms_heap *me, struct pms_obj *o)
 {
-	if (o->npages)
-		pms_pages_free(ps, o->page, o->npages);
 	pms_heap_release(me, o->slab, o->slot);
+	if (o->npages)
+		pms_heap_run_put(ps, me, o->page, o->npages);
 }
 
 /*
@@ -261,7 +261,8 @@ reserve(struct pmemstore *ps, struct pms_heap *me, struct pms_obj *o)
 		uint64_t align = o->size >= PMS_HUGE_SIZE ? PMS_HUGE_PAGES : 1;
 
 		npages = (o->size + PMS_PAGE_SIZE - 1) >> PMS_PAGE_SHIFT;
-		if (pms_pages_alloc(ps, npages, align, &page)) {
+		if (pms_heap_run_get(me, npages, &page) &&
+		    pms_pages_alloc(ps, npages, align, &page)) {
 			if (errno != ENOMEM)
 				return -1;
 			pms_heap_reclaim(ps);
@@ -269,7 +270,7 @@ reserve(struct pmemstore *ps, struct pms_heap *me, struct pms_obj *o)
 				return -1;
 		}
 		if (pms_heap_reserve(ps, me, PMS_CLASS_RECORD, &slab, &slot)) {
-			pms_pages_free(ps, page, npages);
+			pms_heap_run_put(ps, me, page, npages);
 			return -1;
 		}
 	}
