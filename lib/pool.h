@@ -47,6 +47,13 @@ struct pmemstore {
 	uint64_t seed; /* identity-check seed, from the pool UUID */
 
 	struct pms_pages pages; /* free pages and the high-water mark */
+	/*
+	 * file blocks reserved by this handle (pms_pool_reserve), under the
+	 * page lock: data pages [0, backed) have them; 0 at every open.
+	 * no_reserve: the file system has no fallocate; reserve nothing.
+	 */
+	uint64_t backed;
+	int no_reserve;
 	struct pms_slab_class classes[PMS_NCLASSES];
 	struct pms_index index;
 
@@ -74,5 +81,12 @@ int pms_devdax_size(const char *path, const struct stat *st, uint64_t *size);
 
 /* pms_hwm_extend -- make descriptors [0, end) usable; see pool.c */
 int pms_hwm_extend(struct pmemstore *ps, uint64_t end);
+
+/*
+ * pms_pool_reserve -- make sure the file has blocks under data pages
+ * [page, page + npages) before they are handed out (ENOSPC otherwise);
+ * called with the page lock held; see pool.c
+ */
+int pms_pool_reserve(struct pmemstore *ps, uint64_t page, uint64_t npages);
 
 #endif /* PMS_POOL_H */
