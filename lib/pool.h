@@ -36,6 +36,12 @@ struct pmemstore {
 	int is_devdax;
 	int broken;	/* an msync failed mid-commit: no more changes */
 	int stale_runs; /* read-only: a live run's TAILs are not on media */
+	int no_reserve; /* the file system has no fallocate: reserve nothing */
+	/*
+	 * data pages [0, backed) have file blocks (pms_pool_reserve, under
+	 * the page lock); volatile, 0 at every open
+	 */
+	uint64_t backed;
 
 	uint8_t *base;		       /* the mapping */
 	size_t map_len;		       /* its length */
@@ -47,13 +53,6 @@ struct pmemstore {
 	uint64_t seed; /* identity-check seed, from the pool UUID */
 
 	struct pms_pages pages; /* free pages and the high-water mark */
-	/*
-	 * file blocks reserved by this handle (pms_pool_reserve), under the
-	 * page lock: data pages [0, backed) have them; 0 at every open.
-	 * no_reserve: the file system has no fallocate; reserve nothing.
-	 */
-	uint64_t backed;
-	int no_reserve;
 	struct pms_slab_class classes[PMS_NCLASSES];
 	struct pms_index index;
 
