@@ -230,7 +230,8 @@ pms_pages_alloc(struct pmemstore *ps, uint64_t n, uint64_t align,
 			       "pool %s: no run of %llu free pages (%llu free)",
 			       ps->path, (unsigned long long)n, nfree);
 	}
-	if (at + n > pg->hwm && pms_hwm_extend(ps, at + n)) {
+	if ((at + n > pg->hwm && pms_hwm_extend(ps, at + n)) ||
+	    pms_pool_reserve(ps, at, n)) {
 		pthread_mutex_unlock(&pg->lock);
 		return -1;
 	}

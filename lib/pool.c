@@ -11,6 +11,13 @@
  * open rejects ("not a pmemstore pool" or "checksum mismatch in both
  * copies"); after it, an empty pool.  One valid copy is enough to open; an
  * open for writing restores the other from it.
+ *
+ * Space: the file is sparse, and a store through the mapping into a hole
+ * the file system cannot fill raises SIGBUS.  So file blocks are reserved
+ * (fallocate) under every byte before the library can first touch it:
+ * superblocks at create, descriptors when the high-water mark covers
+ * them, data pages when the page allocator hands them out
+ * (pms_pool_reserve).  A full file system is then a failed call (ENOSPC).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,20 +70,127 @@ pms_geometry(uint64_t size, uint64_t *npages, uint64_t *data_off)
 }
 
 /*
+ * reserve_bytes -- have the file system allocate blocks under bytes
+ * [off, off + len) of the pool file.  Returns 0 or an errno value.
+ *
+ * Why before the first store: a store (on tmpfs even a load) through a
+ * shared mapping into a hole makes the kernel allocate the block in the
+ * page fault, and when it cannot, all it can do is raise SIGBUS.
+ * fallocate says ENOSPC instead, to a caller that can still fail cleanly.
+ * It is not a persistence operation: the bytes read as zero before and
+ * after it, so no pmem_* call is needed, and a crash after it leaves
+ * allocated zero blocks, which the format cannot tell from a hole.
+ *
+ * Mode 0 only: never punches a hole and never changes the file's size
+ * (every range lies inside the pool, and pool_size <= the file's size).
+ * Nothing to do for device-dax (no file system behind it) or a read-only
+ * handle (it never writes).  A file system without fallocate (EOPNOTSUPP,
+ * ENOSYS) is remembered and the pool works as it did before reservation
+ * existed: there, a store may still fault when the file system is full.
+ */
+static int
+reserve_bytes(struct pmemstore *ps, uint64_t off, uint64_t len)
+{
+	int err;
+
+	if (ps->is_devdax || ps->rdonly || ps->no_reserve || len == 0)
+		return 0;
+	do {
+		if (fallocate(ps->fd, 0, (off_t)off, (off_t)len) == 0)
+			return 0;
+		err = errno;
+	} while (err == EINTR);
+	if (err == EOPNOTSUPP || err == ENOSYS) {
+		ps->no_reserve = 1;
+		return 0;
+	}
+	return err;
+}
+
+/* reserve_fail -- report a failed reservation of len bytes of what */
+static int
+reserve_fail(struct pmemstore *ps, int err, uint64_t len, const char *what)
+{
+	if (err == ENOSPC)
+		return pms_err(ENOSPC,
+			       "pool %s: the file system holding it is full "
+			       "(%llu bytes of %s could not be reserved)",
+			       ps->path, (unsigned long long)len, what);
+	if (err == EDQUOT)
+		return pms_err(EDQUOT,
+			       "pool %s: the disk quota of its owner is "
+			       "exhausted (%llu bytes of %s could not be "
+			       "reserved)",
+			       ps->path, (unsigned long long)len, what);
+	return pms_err(err, "pool %s: cannot reserve %llu bytes of %s: %s",
+		       ps->path, (unsigned long long)len, what, strerror(err));
+}
+
+/*
+ * pms_pool_reserve -- file blocks under data pages [page, page + npages),
+ * before the page allocator hands them out.  Called with the page lock
+ * held, which guards ps->backed.
+ *
+ * Pages below ps->backed are known to have blocks.  Past it, this
+ * reserves ahead, from the mark to the largest of the run's end, twice
+ * the mark and the mark + 2 MiB (never past the pool's end), so filling a
+ * pool costs a logarithmic number of fallocate calls.  When the file
+ * system cannot hold that much, exactly the part of the run above the
+ * mark is tried; when that fails too, the call fails (ENOSPC) and the
+ * caller leaves the run free.
+ */
+int
+pms_pool_reserve(struct pmemstore *ps, uint64_t page, uint64_t npages)
+{
+	uint64_t end = page + npages, lo, want;
+	int err;
+
+	if (end <= ps->backed)
+		return 0;
+	want = ps->backed * 2;
+	if (want < ps->backed + PMS_HUGE_PAGES)
+		want = ps->backed + PMS_HUGE_PAGES;
+	if (want < end)
+		want = end;
+	if (want > ps->npages)
+		want = ps->npages;
+	err = reserve_bytes(ps,
+			    ps->sb.data_off + (ps->backed << PMS_PAGE_SHIFT),
+			    (want - ps->backed) << PMS_PAGE_SHIFT);
+	if (err == 0) {
+		ps->backed = want;
+		return 0;
+	}
+	lo = page > ps->backed ? page : ps->backed;
+	if (err == ENOSPC || err == EDQUOT)
+		err = reserve_bytes(ps,
+				    ps->sb.data_off + (lo << PMS_PAGE_SHIFT),
+				    (end - lo) << PMS_PAGE_SHIFT);
+	if (err)
+		return reserve_fail(ps, err, (end - lo) << PMS_PAGE_SHIFT,
+				    "data pages");
+	if (lo == ps->backed)
+		ps->backed = end;
+	return 0;
+}
+
+/*
  * pms_hwm_extend -- raise the high-water mark to cover descriptors
  * [0, end), growing geometrically.  Called with the page lock held.
  *
  * Descriptors at or above the mark are never read by open, so they may
  * hold anything (a device-dax namespace is not zeroed).  The newly covered
- * ones are zeroed and fenced first; then the mark is written to both
- * superblock pages (8-byte stores), flushed, one fence.  A crash before
- * that fence leaves the old mark, and no descriptor above it was written.
+ * ones get file blocks first (reserve_bytes: ENOSPC fails the extension,
+ * and the allocation that needed it, having changed nothing), are zeroed
+ * and fenced; then the mark is written to both superblock pages (8-byte
+ * stores), flushed, one fence.  A crash before that fence leaves the old
+ * mark, and no descriptor above it was written.
  */
 int
 pms_hwm_extend(struct pmemstore *ps, uint64_t end)
 {
 	uint64_t old = ps->pages.hwm, n = old * 2;
-	int zeroed = 0;
+	int zeroed = 0, err;
 
 	if (n < old + PMS_HWM_INITIAL)
 		n = old + PMS_HWM_INITIAL;
@@ -90,6 +204,14 @@ pms_hwm_extend(struct pmemstore *ps, uint64_t end)
 		n = end + PMS_GROUP_PAGES * 2;
 	if (n > ps->npages)
 		n = ps->npages;
+	/* blocks under the new descriptors before the loop below reads them
+	 * (a load from a tmpfs hole allocates too) or anything writes them */
+	err = reserve_bytes(ps, PMS_DESC_OFF + old * sizeof(struct pms_desc),
+			    (n - old) * sizeof(struct pms_desc));
+	if (err)
+		return reserve_fail(ps, err,
+				    (n - old) * sizeof(struct pms_desc),
+				    "descriptors");
 	for (uint64_t i = old; i < n; i++) {
 		struct pms_desc *d = &ps->desc[i];
 
@@ -428,8 +550,8 @@ fix_marks(struct pmemstore *ps, uint64_t h0, uint64_t h1)
 static int
 attach(struct pmemstore *ps, uint64_t fsize)
 {
-	int bad = -1;
-	uint64_t h0, h1;
+	int bad = -1, err;
+	uint64_t h0, h1, meta;
 
 	if (fsize < 2 * PMS_PAGE_SIZE)
 		return pms_err(EINVAL,
@@ -450,6 +572,15 @@ attach(struct pmemstore *ps, uint64_t fsize)
 		ps->pages.hwm = PMS_HWM_INITIAL;
 	if (ps->pages.hwm > ps->npages)
 		ps->pages.hwm = ps->npages;
+	/*
+	 * Recovery and fix_marks may write to the superblocks and to any
+	 * descriptor below the mark.  This handle wrote none of them, and a
+	 * pool file copied sparse has holes there: blocks first.
+	 */
+	meta = PMS_DESC_OFF + ps->pages.hwm * sizeof(struct pms_desc);
+	err = reserve_bytes(ps, 0, meta);
+	if (err)
+		return reserve_fail(ps, err, meta, "metadata");
 	if (pms_recover(ps))
 		return -1;
 	if (bad >= 0 && !ps->rdonly && restore_super(ps, bad))
@@ -541,7 +672,7 @@ format(struct pmemstore *ps, uint64_t size)
 {
 	struct pms_super sb;
 	uint64_t npages, data_off;
-	int zapped = 0;
+	int zapped = 0, err;
 
 	if (pms_geometry(size, &npages, &data_off))
 		return pms_err(EINVAL, "pool %s: %llu bytes is too small",
@@ -562,6 +693,11 @@ format(struct pmemstore *ps, uint64_t size)
 	ps->sbp[1] = (struct pms_super_page *)(ps->base + PMS_SB_B_OFF);
 	ps->npages = npages;
 	ps->desc = (struct pms_desc *)(ps->base + PMS_DESC_OFF);
+	/* blocks under the superblock pages before they are read or written
+	 * (pms_hwm_extend reserves the initial descriptors) */
+	err = reserve_bytes(ps, 0, PMS_DESC_OFF);
+	if (err)
+		return reserve_fail(ps, err, PMS_DESC_OFF, "superblocks");
 	/* a device may hold an old pool: no valid superblock while we work */
 	for (int c = 0; c < 2; c++) {
 		if (ps->sbp[c]->sb.magic[0] == 0)

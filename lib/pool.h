@@ -37,6 +37,12 @@ struct pmemstore {
 	int is_devdax;
 	int broken;	/* an msync failed mid-commit: no more changes */
 	int stale_runs; /* read-only: a live run's TAILs are not on media */
+	int no_reserve; /* the file system has no fallocate: reserve nothing */
+	/*
+	 * data pages [0, backed) have file blocks (pms_pool_reserve, under
+	 * the page lock); volatile, 0 at every open
+	 */
+	uint64_t backed;
 
 	uint8_t *base;		       /* the mapping */
 	size_t map_len;		       /* its length */
@@ -77,5 +83,12 @@ int pms_devdax_size(const char *path, const struct stat *st, uint64_t *size);
 
 /* pms_hwm_extend -- make descriptors [0, end) usable; see pool.c */
 int pms_hwm_extend(struct pmemstore *ps, uint64_t end);
+
+/*
+ * pms_pool_reserve -- make sure the file has blocks under data pages
+ * [page, page + npages) before they are handed out (ENOSPC otherwise);
+ * called with the page lock held; see pool.c
+ */
+int pms_pool_reserve(struct pmemstore *ps, uint64_t page, uint64_t npages);
 
 #endif /* PMS_POOL_H */

@@ -6,8 +6,12 @@
  * 300 KiB) and of mixed sizes, freeing everything and filling again with
  * the same result; pages_free returning to its initial value; the number
  * of objects that fit matching the documented capacity; no leak after
- * mixed use (a later uniform fill matches a fresh pool's).
+ * mixed use (a later uniform fill matches a fresh pool's), round after
+ * round, with objects of 64 B to 2 MiB, also when other threads, since
+ * exited, allocated and freed them (issue 7: capacity that does not come
+ * back).
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "common.h"
@@ -405,6 +409,256 @@ out:
 	test_pool_remove(path);
 }
 
+/* wide_size -- 64 B to 2 MiB, log-uniform: small and large alike */
+static size_t
+wide_size(uint64_t *rng)
+{
+	size_t lo = (size_t)1 << rnd_range(rng, 6, 20);
+
+	return rnd_range(rng, lo, 2 * lo);
+}
+
+/*
+ * fill_wide -- objects of wide_size until 64 allocations in a row fail (the
+ * pool is full) or f is; returns the number of allocations that failed
+ * with an errno other than ENOMEM (no CUnit: threads call this)
+ */
+static unsigned
+fill_wide(struct pmemstore *ps, struct fill *f, uint64_t *rng)
+{
+	unsigned fails = 0, bad = 0;
+
+	while (fails < 64 && f->n < f->cap) {
+		size_t size = wide_size(rng);
+
+		rnd_uuid(rng, f->ids[f->n]);
+		errno = 0;
+		void *p = persist_alloc(ps, f->ids[f->n], size, 0);
+		if (p == NULL) {
+			if (errno != ENOMEM && bad++ < 3)
+				fprintf(stderr, "alloc %zu: %s\n", size,
+					pmemstore_errormsg());
+			fails++;
+			continue;
+		}
+		fails = 0;
+		tag(p, size, f->ids[f->n]);
+		f->sizes[f->n] = size;
+		f->ptrs[f->n] = p;
+		f->n++;
+	}
+	return bad;
+}
+
+/* free_all -- free every object of f (in its order); returns failures */
+static unsigned
+free_all(struct pmemstore *ps, struct fill *f)
+{
+	unsigned bad = 0;
+
+	for (size_t i = 0; i < f->n; i++)
+		if (persist_free(ps, f->ids[i]) != 0 && bad++ < 3)
+			fprintf(stderr, "free: %s\n", pmemstore_errormsg());
+	f->n = 0;
+	return bad;
+}
+
+/* shuffle -- put the objects of f in a random order */
+static void
+shuffle(struct fill *f, uint64_t *rng)
+{
+	for (size_t i = f->n; i > 1; i--) {
+		size_t j = rnd_range(rng, 0, i - 1);
+		uuid_t t;
+		size_t sz = f->sizes[i - 1];
+		void *p = f->ptrs[i - 1];
+
+		uuid_copy(t, f->ids[i - 1]);
+		uuid_copy(f->ids[i - 1], f->ids[j]);
+		uuid_copy(f->ids[j], t);
+		f->sizes[i - 1] = f->sizes[j];
+		f->sizes[j] = sz;
+		f->ptrs[i - 1] = f->ptrs[j];
+		f->ptrs[j] = p;
+	}
+}
+
+#define WIDE_ROUNDS 3
+#define WIDE_THREADS 4
+#define WIDE_CAP 20000 /* objects per mixed fill (per thread) */
+
+/* one thread of the threaded mixed use */
+struct wide_thread {
+	pthread_t th;
+	struct pmemstore *ps;
+	struct fill f;	     /* what this thread allocated */
+	struct fill *victim; /* what it frees: another thread's objects */
+	uint64_t rng;
+	unsigned bad;
+};
+
+/* wide_alloc_main -- allocate mixed sizes until the pool is full */
+static void *
+wide_alloc_main(void *arg)
+{
+	struct wide_thread *t = arg;
+
+	t->bad += fill_wide(t->ps, &t->f, &t->rng);
+	return NULL;
+}
+
+/* wide_free_main -- free another (exited) thread's objects */
+static void *
+wide_free_main(void *arg)
+{
+	struct wide_thread *t = arg;
+
+	shuffle(t->victim, &t->rng);
+	t->bad += free_all(t->ps, t->victim);
+	return NULL;
+}
+
+/* run_threads -- start fn on each of the threads, wait for all to exit */
+static void
+run_threads(struct wide_thread *t, void *(*fn)(void *))
+{
+	for (int i = 0; i < WIDE_THREADS; i++)
+		CU_ASSERT_FATAL(pthread_create(&t[i].th, NULL, fn, &t[i]) == 0);
+	for (int i = 0; i < WIDE_THREADS; i++)
+		pthread_join(t[i].th, NULL);
+}
+
+/*
+ * mixed_round -- objects of 64 B to 2 MiB until the pool is full, then
+ * all of them freed: by this thread, or allocated by WIDE_THREADS threads
+ * and freed by as many others, all exited before this returns
+ */
+static void
+mixed_round(struct pmemstore *ps, uint64_t seed, int threaded, size_t *made)
+{
+	if (!threaded) {
+		struct fill f;
+		uint64_t rng = seed;
+
+		fill_init(&f, WIDE_CAP);
+		CU_ASSERT_EQUAL(fill_wide(ps, &f, &rng), 0);
+		CU_ASSERT_EQUAL(get_stats(ps).objects, f.n);
+		fill_verify(ps, &f);
+		*made = f.n;
+		shuffle(&f, &rng);
+		CU_ASSERT_EQUAL(free_all(ps, &f), 0);
+		fill_fini(&f);
+		return;
+	}
+	struct wide_thread a[WIDE_THREADS], b[WIDE_THREADS];
+
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	for (int i = 0; i < WIDE_THREADS; i++) {
+		a[i].ps = b[i].ps = ps;
+		a[i].rng = seed + (uint64_t)i * 0x1000193;
+		b[i].rng = seed ^ ((uint64_t)i << 32);
+		fill_init(&a[i].f, WIDE_CAP);
+		/* freer i frees what allocator i + 1 made */
+		b[i].victim = &a[(i + 1) % WIDE_THREADS].f;
+	}
+	run_threads(a, wide_alloc_main);
+	*made = 0;
+	for (int i = 0; i < WIDE_THREADS; i++) {
+		CU_ASSERT_EQUAL(a[i].bad, 0);
+		fill_verify(ps, &a[i].f);
+		*made += a[i].f.n;
+	}
+	CU_ASSERT_EQUAL(get_stats(ps).objects, *made);
+	run_threads(b, wide_free_main);
+	for (int i = 0; i < WIDE_THREADS; i++) {
+		CU_ASSERT_EQUAL(b[i].bad, 0);
+		fill_fini(&a[i].f);
+	}
+}
+
+/*
+ * refill_case -- a fresh pool of pool_size bytes holds F objects of
+ * fill_size; after each of WIDE_ROUNDS rounds of mixed objects (64 B to
+ * 2 MiB, created until the pool is full, then all freed), it must hold
+ * exactly F again: once every object is freed, a pool holds what a fresh
+ * pool holds, whatever came before and whichever threads did it
+ */
+static void
+refill_case(size_t pool_size, size_t fill_size, int threaded, const char *name)
+{
+	uint64_t rng = test_seed() ^ fill_size ^ (uint64_t)threaded << 40;
+	char *path = test_bulk_pool_path(name);
+	struct pmemstore *ps =
+		EXPECT_PTR(pmemstore_create(path, pool_size, 0600));
+	if (ps == NULL)
+		goto out;
+	struct pmemstore_stats initial = get_stats(ps);
+	struct fill f;
+
+	fill_init(&f, initial.pages_total * 64 + 64);
+	double t0 = now_ms();
+	size_t fresh = fill_uniform(ps, &f, fill_size, &rng);
+	fill_free(ps, &f, &rng);
+	check_empty(ps, &initial);
+	printf("\n    %zu MiB pool, %zu B objects: fresh %zu", pool_size / MIB,
+	       fill_size, fresh);
+	for (int round = 0; round < WIDE_ROUNDS; round++) {
+		size_t made = 0;
+
+		mixed_round(ps, rnd_next(&rng), threaded, &made);
+		check_empty(ps, &initial);
+		size_t n = fill_uniform(ps, &f, fill_size, &rng);
+		printf("; after %zu mixed%s: %zu", made,
+		       threaded ? " (threads)" : "", n);
+		CU_ASSERT_EQUAL(n, fresh);
+		fill_verify(ps, &f);
+		fill_free(ps, &f, &rng);
+		check_empty(ps, &initial);
+	}
+	printf(" (%.0f ms)\n", now_ms() - t0);
+	fill_fini(&f);
+	EXPECT_OK(pmemstore_close(ps));
+	EXPECT_OK(pmemstore_check(path, 0));
+out:
+	test_pool_remove(path);
+}
+
+/* test_refill_64k -- 64 KiB objects after mixed use, 256 MiB pool */
+static void
+test_refill_64k(void)
+{
+	refill_case(256 * MIB, 64 * KIB, 0, "caprefill64k");
+}
+
+/* test_refill_4k -- 4 KiB objects after mixed use */
+static void
+test_refill_4k(void)
+{
+	refill_case(256 * MIB, 4 * KIB, 0, "caprefill4k");
+}
+
+/* test_refill_64 -- 64 B objects after mixed use (32 MiB: 340,000) */
+static void
+test_refill_64(void)
+{
+	refill_case(32 * MIB, 64, 0, "caprefill64");
+}
+
+/* test_refill_threads_64k -- 64 KiB, the mixed use by exited threads */
+static void
+test_refill_threads_64k(void)
+{
+	refill_case(256 * MIB, 64 * KIB, 1, "caprefillt64k");
+}
+
+/* test_refill_threads_64 -- 64 B, the mixed use by exited threads */
+static void
+test_refill_threads_64(void)
+{
+	refill_case(32 * MIB, 64, 1, "caprefillt64");
+}
+
 /* test_where -- say where the pools are */
 static void
 test_where(void)
@@ -425,6 +679,11 @@ static CU_TestInfo capacity_tests[] = {
 	{"fill_300k", test_fill_300k},
 	{"fill_mixed", test_fill_mixed},
 	{"fill_classes", test_fill_classes},
+	{"refill_64k", test_refill_64k},
+	{"refill_4k", test_refill_4k},
+	{"refill_64", test_refill_64},
+	{"refill_threads_64k", test_refill_threads_64k},
+	{"refill_threads_64", test_refill_threads_64},
 	CU_TEST_INFO_NULL,
 };
 
