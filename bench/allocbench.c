@@ -215,12 +215,12 @@ set_mode(struct opts *o, const char *mode)
 		o->timeout = 300;
 	} else if (strcmp(mode, "quick") == 0) {
 		wp->tt_objects = 10000;
-		wp->tt_rounds = 2;
-		wp->la_seconds = 0.03;
-		wp->sh_allocs = 5000;
-		wp->pc_objects = 20000;
-		wp->nm_objects = 10000;
-		wp->nm_bytes = 32 * MiB;
+		wp->tt_rounds = 5;
+		wp->la_seconds = 0.1;
+		wp->sh_allocs = 20000;
+		wp->pc_objects = 50000;
+		wp->nm_objects = 20000;
+		wp->nm_bytes = 128 * MiB;
 		o->sizes[1] = MiB;
 		o->nsizes = 2;
 		o->nthreads = 2;
@@ -437,6 +437,20 @@ exec_je(const struct opts *o, const struct workload *wl, size_t size,
 #endif
 
 /*
+ * remove_pools -- the pool files a (killed or crashed) child left behind
+ */
+static void
+remove_pools(const struct opts *o, pid_t pid)
+{
+	char path[PATH_MAX];
+	for (const char *const *n = peer_names(); *n != NULL; n++) {
+		snprintf(path, sizeof(path), "%s/allocbench.%ld.%s", o->dir,
+			 (long)pid, *n);
+		unlink(path);
+	}
+}
+
+/*
  * fork_cell -- run one cell in a child; print its rows; 0 or -1
  */
 static int
@@ -499,6 +513,7 @@ fork_cell(const struct opts *o, const struct workload *wl, size_t size,
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	remove_pools(o, pid);
 	char sz[32];
 	size_text(o, wl, size, sz, sizeof(sz));
 	const char *what = wl->name;
@@ -637,23 +652,24 @@ usage(FILE *f)
 		"1)\n"
 		"  --tt-objects N   threadtest objects in all (100000; quick "
 		"10000)\n"
-		"  --tt-rounds R    threadtest rounds (10000; full, quick 2)\n"
+		"  --tt-rounds R    threadtest rounds (10000; full 2, quick "
+		"5)\n"
 		"  --la-seconds S   larson duration (30; full 0.2, quick "
-		"0.03)\n"
+		"0.1)\n"
 		"  --la-blocks N    larson blocks per thread (1000)\n"
 		"  --la-rounds N    larson rounds before a hand-over (10000)\n"
 		"  --sh-allocs N    shbench allocations per thread (100000; "
 		"full 50000,\n"
-		"                   quick 5000)\n"
+		"                   quick 20000)\n"
 		"  --sh-ring N      shbench live blocks per thread (1000)\n"
 		"  --pc-objects N   prod-con objects in all (10M; full 500k, "
-		"quick 20k)\n"
+		"quick 50k)\n"
 		"  --pc-queue N     prod-con queue slots per pair (1024)\n"
 		"  --nm-objects N   named objects per size (100000; quick "
-		"10000)\n"
+		"20000)\n"
 		"  --nm-bytes SIZE  named cap on objects x size (1G; full "
 		"256M, "
-		"quick 32M)\n"
+		"quick 128M)\n"
 		"CSV on stdout, progress on stderr; exit status 1 when a cell "
 		"failed.\n"
 		"On a tmpfs set PMEM_IS_PMEM_FORCE=1 for the pmem path; "
