@@ -26,7 +26,8 @@
  *
  * Harness: workers do their setup, then meet the main thread at a barrier
  * ("ready"); the main thread reads the clock and the fence counters and
- * releases them ("go"); the phase ends when all have reached "done".
+ * releases them ("go"); the phase ends when all have reached "done"; they
+ * go on (teardown) once it has read the clock and counters ("after").
  */
 #include <errno.h>
 #include <pthread.h>
@@ -41,7 +42,7 @@
 
 /* the run-wide state shared by the main thread and the workers */
 struct harness {
-	pthread_barrier_t ready, go, done;
+	pthread_barrier_t ready, go, done, after;
 	struct peer *p;
 	const struct peer_ops *ops;
 	const struct wl_params *wp;
@@ -116,12 +117,14 @@ begin(struct harness *h)
 }
 
 /*
- * end -- a worker: its part of the timed region is done
+ * end -- a worker: its part of the timed region is done; wait until the
+ * main thread has read the counters (teardown must not count)
  */
 static void
 end(struct harness *h)
 {
 	pthread_barrier_wait(&h->done);
+	pthread_barrier_wait(&h->after);
 }
 
 /*
@@ -143,6 +146,7 @@ timed_phase(struct harness *h, struct phase_result *ph,
 	pthread_barrier_wait(&h->done);
 	uint64_t t1 = now_ns();
 	h->ops->work(h->p, &w1);
+	pthread_barrier_wait(&h->after);
 	ph->seconds = (double)(t1 - t0) / 1e9;
 	ph->fences = w1.fences - w0.fences;
 	ph->lines = w1.lines - w0.lines;
@@ -162,6 +166,7 @@ harness_init(struct harness *h, struct peer *p, const struct wl_params *wp,
 	pthread_barrier_init(&h->ready, NULL, nthreads + 1);
 	pthread_barrier_init(&h->go, NULL, nthreads + 1);
 	pthread_barrier_init(&h->done, NULL, nthreads + 1);
+	pthread_barrier_init(&h->after, NULL, nthreads + 1);
 }
 
 /*
@@ -173,6 +178,7 @@ harness_fini(struct harness *h)
 	pthread_barrier_destroy(&h->ready);
 	pthread_barrier_destroy(&h->go);
 	pthread_barrier_destroy(&h->done);
+	pthread_barrier_destroy(&h->after);
 }
 
 /*
