@@ -576,14 +576,16 @@ pms_heap_reserve(struct pmemstore *ps, struct pms_heap *h, unsigned cls,
 		*slab = s;
 		return 0;
 	}
+	/* ENOSPC: the file system is full, but pages given back are backed */
 	err = errno;
-	if (err != ENOMEM)
+	if (err != ENOMEM && err != ENOSPC)
 		return -1;
 	pms_heap_reclaim(ps);
 	pthread_mutex_lock(&h->lock);
 	s = reserve_locked(ps, h, cls, 1, slot);
 	pthread_mutex_unlock(&h->lock);
-	if (s == NULL && errno == ENOMEM) {
+	err = errno;
+	if (s == NULL && (err == ENOMEM || err == ENOSPC)) {
 		pthread_mutex_lock(&ps->heaps.lock);
 		for (struct pms_heap *x = ps->heaps.all; x && !s; x = x->next) {
 			if (x == h)
@@ -593,8 +595,7 @@ pms_heap_reserve(struct pmemstore *ps, struct pms_heap *h, unsigned cls,
 			pthread_mutex_unlock(&x->lock);
 		}
 		pthread_mutex_unlock(&ps->heaps.lock);
-		if (s == NULL)
-			errno = ENOMEM; /* the message is the page allocator's */
+		errno = err; /* the message is the page allocator's */
 	}
 	if (s == NULL)
 		return -1;

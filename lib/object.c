@@ -263,7 +263,8 @@ reserve(struct pmemstore *ps, struct pms_heap *me, struct pms_obj *o)
 		npages = (o->size + PMS_PAGE_SIZE - 1) >> PMS_PAGE_SHIFT;
 		if (pms_heap_run_get(me, npages, &page) &&
 		    pms_pages_alloc(ps, npages, align, &page)) {
-			if (errno != ENOMEM)
+			/* pages the heaps keep are backed: ENOSPC too */
+			if (errno != ENOMEM && errno != ENOSPC)
 				return -1;
 			pms_heap_reclaim(ps);
 			if (pms_pages_alloc(ps, npages, align, &page))
