@@ -11,7 +11,10 @@
  * yield point (sched_point) the holder keeps the turn or, with a seeded
  * probability (30 %; 75 % at a fence, where its flushed lines are
  * pending), hands it to another thread that has not terminated, drawn by
- * the same RNG, and waits to get it back.  So a seed reproduces the
+ * the same RNG, and waits to get it back.  A thread in a cross-thread
+ * free hints at the object's owner (sched_hint): the turn goes to the
+ * owner more often, and stays with it longer, so the owner's allocations
+ * land in the free's windows (slot reuse after a remote free).  So a seed reproduces the
  * interleaving, the crash points and their images in every worker
  * process: nothing depends on timing.
  *
@@ -65,9 +68,10 @@ uint64_t sched_switches;
 char sched_op[SCHED_MAX + 1][160];
 
 static struct sthread th[SCHED_MAX + 1];
-static int nthreads; /* slots used, 1..nthreads */
-static int nalive;   /* not yet terminated */
-static int owner;    /* holder of the turn (0: none) */
+static int hint[SCHED_MAX + 1]; /* the thread each one would hand over to */
+static int nthreads;		/* slots used, 1..nthreads */
+static int nalive;		/* not yet terminated */
+static int owner;		/* holder of the turn (0: none) */
 static uint64_t srng;
 static pthread_mutex_t slock;
 static pthread_cond_t coord_cv; /* the section's main thread */
@@ -158,13 +162,35 @@ wait_turn(int self)
 static void
 yield_to(int others_only, unsigned pct)
 {
-	int self = sched_self;
+	int self = sched_self, h = hint[self], waited_on = 0;
 
 	lock_f(&slock);
-	if (others_only || rng_next(&srng) % 100 < pct)
+	for (int t = 1; t <= nthreads; t++)
+		waited_on |= hint[t] == self && th[t].state == T_RUN;
+	if (h && th[h].state == T_RUN && !others_only) {
+		/* in a cross-thread free: the owner, every other time */
+		if (rng_next(&srng) % 2)
+			give_turn(h);
+	} else if (others_only ||
+		   rng_next(&srng) % 100 < (waited_on ? pct / 3 : pct)) {
 		give_turn(pick(self));
+	}
 	wait_turn(self);
 	unlock_f(&slock);
+}
+
+/*
+ * sched_hint -- the calling thread is in an operation that races with
+ * thread t (a free of an object t allocated, whose slot t may reuse): at
+ * its yield points it hands the turn to t every other time, and t, while
+ * hinted, hands it on less often, so that t's next operations fit in the
+ * windows of this one.  0 clears the hint.
+ */
+void
+sched_hint(int t)
+{
+	if (managed())
+		hint[sched_self] = t == sched_self ? 0 : t;
 }
 
 /* sched_point -- a yield point: maybe another thread runs first */
@@ -223,6 +249,7 @@ sched_begin(uint64_t seed)
 {
 	resolve();
 	memset(th, 0, sizeof(th));
+	memset(hint, 0, sizeof(hint));
 	memset(sched_op, 0, sizeof(sched_op));
 	nthreads = nalive = owner = 0;
 	srng = seed ^ 0x7ead5;

@@ -195,6 +195,7 @@ int sched_spawn(void (*fn)(int self, void *arg), void *arg);
 void sched_run(void);
 void sched_point(void);
 void sched_fence_point(void);
+void sched_hint(int t);
 
 /* ---- workloads (workloads.c, threads.c) ---- */
 

@@ -75,13 +75,13 @@ static struct targ args[SCHED_MAX + 1];
 static void
 xfree_owner(int self, void *arg)
 {
-	static const uint64_t sizes[] = {2016, 1312, 64, 1024, 2016, 64};
+	static const uint64_t sizes[] = {2016, 64, 1312, 2016, 1024, 64};
 	struct targ *a = arg;
 
 	(void)self;
 	for (int k = 0; k < a->ops; k++) {
 		uint64_t r = rng_next(&a->rng);
-		uint64_t sz = sizes[k % 6];
+		uint64_t sz = sizes[(k / 4) % 6]; /* runs of one class */
 		int how = (int)(r % 5);
 
 		if (k % 9 == 8)
@@ -129,24 +129,32 @@ xfree_freer(int self, void *arg)
 	}
 }
 
-/* wl_xfree -- cross-thread frees of slots their owner keeps allocating */
+/*
+ * wl_xfree -- cross-thread frees of slots their owner keeps allocating;
+ * rounds of three threads, each round a fresh pool and schedule
+ */
 void
 wl_xfree(int scale, uint64_t seed)
 {
-	int n = scale == 0 ? 24 : 60 * scale;
+	int n = scale == 0 ? 48 : 60 * scale;
+	int rounds = scale == 0 ? 3 : 3;
 
-	wl_begin(PMEMSTORE_MIN_POOL, 0, seed);
-	memset(&q_owner, 0, sizeof(q_owner));
-	memset(&q_back, 0, sizeof(q_back));
-	sched_begin(seed);
-	for (int t = 0; t < 3; t++) {
-		args[t] = (struct targ){n, t, seed * 31 + (uint64_t)t,
-					t ? &q_owner : &q_back,
-					t ? &q_back : &q_owner};
-		sched_spawn(t ? xfree_freer : xfree_owner, &args[t]);
+	for (int r = 0; r < rounds && !*stop_all; r++) {
+		uint64_t s = seed + 7919 * (uint64_t)r;
+
+		wl_begin(PMEMSTORE_MIN_POOL, 0, s);
+		memset(&q_owner, 0, sizeof(q_owner));
+		memset(&q_back, 0, sizeof(q_back));
+		sched_begin(s);
+		for (int t = 0; t < 3; t++) {
+			args[t] = (struct targ){n, t, s * 31 + (uint64_t)t,
+						t ? &q_owner : &q_back,
+						t ? &q_back : &q_owner};
+			sched_spawn(t ? xfree_freer : xfree_owner, &args[t]);
+		}
+		sched_run();
+		wl_end();
 	}
-	sched_run();
-	wl_end();
 }
 
 /* ---- mtexit ---- */

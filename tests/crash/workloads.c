@@ -234,8 +234,11 @@ op_free(long i)
 	op_name(what);
 	/* in flight: I2 until it returns, then I5 (the UUID is gone) */
 	orc.objs[i].state = O_FREEING;
+	/* a cross-thread free: let the owner allocate in its windows */
+	sched_hint(orc.objs[i].owner);
 	if (persist_free(pool, id))
 		wl_fatal("persist_free");
+	sched_hint(0);
 	orc.objs[i].state = O_ABSENT;
 	sched_point();
 }
