@@ -75,32 +75,39 @@ static int owner;		/* holder of the turn (0: none) */
 static uint64_t srng;
 static pthread_mutex_t slock;
 static pthread_cond_t coord_cv; /* the section's main thread */
-static int (*lock_f)(pthread_mutex_t *);
-static int (*trylock_f)(pthread_mutex_t *);
-static int (*unlock_f)(pthread_mutex_t *);
+typedef int (*mutex_fn)(pthread_mutex_t *);
+static mutex_fn lock_f, trylock_f, unlock_f;
 
-/* resolve -- the real mutex functions: TSan's, else libc's */
+/* one_real -- a sanitizer's interceptor of name if any, else libc's */
+static mutex_fn
+one_real(mutex_fn icpt, const char *name)
+{
+	mutex_fn f = icpt;
+
+	if (f == NULL)
+		f = (mutex_fn)dlsym(RTLD_NEXT, name);
+	if (f == NULL) {
+		fprintf(stderr, "crash: no %s in libc\n", name);
+		abort();
+	}
+	return f;
+}
+
+/*
+ * resolve -- the real mutex functions: TSan's interceptors (linked into
+ * the executable; ASan's runtime has some of them too), else libc's
+ */
 static void
 resolve(void)
 {
 	if (lock_f)
 		return;
-	if (__interceptor_pthread_mutex_lock) {
-		trylock_f = __interceptor_pthread_mutex_trylock;
-		unlock_f = __interceptor_pthread_mutex_unlock;
-		lock_f = __interceptor_pthread_mutex_lock;
-		return;
-	}
-	trylock_f = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT,
-						      "pthread_mutex_trylock");
-	unlock_f = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT,
-						     "pthread_mutex_unlock");
-	lock_f = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT,
-						   "pthread_mutex_lock");
-	if (!lock_f || !trylock_f || !unlock_f) {
-		fprintf(stderr, "crash: no pthread_mutex_* in libc\n");
-		abort();
-	}
+	trylock_f = one_real(__interceptor_pthread_mutex_trylock,
+			     "pthread_mutex_trylock");
+	unlock_f = one_real(__interceptor_pthread_mutex_unlock,
+			    "pthread_mutex_unlock");
+	lock_f = one_real(__interceptor_pthread_mutex_lock,
+			  "pthread_mutex_lock");
 }
 
 /* sched_init -- before any thread: the real mutex functions, our lock */
