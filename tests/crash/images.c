@@ -23,6 +23,11 @@
  * from the run's seed, the workload and the crash point number, so every
  * worker process enumerates the same images.
  *
+ * Threads: the pending lines are those of every thread (model.c); where
+ * they are of two threads or more, every combination is enumerated only up
+ * to opt.mt_exhaust, then the sampled set.  Such a crash point is checked
+ * on a thread of its own (crash_point).
+ *
  * An image file is written sparse: only the pages of the durable image
  * that were ever written, with the chosen lines patched in (and restored
  * afterwards); never a whole-pool copy.
