@@ -14,9 +14,9 @@
  * the same RNG, and waits to get it back.  A thread in a cross-thread
  * free hints at the object's owner (sched_hint): the turn goes to the
  * owner more often, and stays with it longer, so the owner's allocations
- * land in the free's windows (slot reuse after a remote free).  So a seed reproduces the
- * interleaving, the crash points and their images in every worker
- * process: nothing depends on timing.
+ * land in the free's windows (slot reuse after a remote free).  So a seed
+ * reproduces the interleaving, the crash points and their images in every
+ * worker process: nothing depends on timing.
  *
  * Library mutexes: the executable exports pthread_mutex_lock and
  * pthread_mutex_unlock.  A managed thread's lock is a yield point, then a
@@ -24,8 +24,9 @@
  * held (its holder was parked at a yield point inside the critical
  * section, e.g. a fence under the page allocator's lock); an unlock is a
  * yield point after the release.  Unmanaged threads (the workload's main
- * thread, crash-image checks) go straight through.  Under TSan the real
- * functions are TSan's interceptors, so TSan still sees every lock.
+ * thread, crash-image checks) go straight through.  Under a sanitizer
+ * the real functions are its interceptors where it has them (TSan: all
+ * three), so TSan still sees every lock.
  *
  * Thread exit: a thread whose body returned keeps the turn (its
  * thread-specific-data destructors, e.g. an allocator handing back its
@@ -43,7 +44,7 @@
 
 #include "sim.h"
 
-/* TSan's interceptors, when the executable is built with -fsanitize=thread */
+/* a sanitizer's interceptors (TSan's are linked into the executable) */
 extern int __interceptor_pthread_mutex_lock(pthread_mutex_t *m)
 	__attribute__((weak));
 extern int __interceptor_pthread_mutex_trylock(pthread_mutex_t *m)
