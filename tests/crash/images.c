@@ -23,6 +23,11 @@
  * from the run's seed, the workload and the crash point number, so every
  * worker process enumerates the same images.
  *
+ * Threads: the pending lines are those of every thread (model.c); where
+ * they are of two threads or more, every combination is enumerated only up
+ * to opt.mt_exhaust, then the sampled set.  Such a crash point is checked
+ * on a thread of its own (crash_point).
+ *
  * An image file is written sparse: only the pages of the durable image
  * that were ever written, with the chosen lines patched in (and restored
  * afterwards); never a whole-pool copy.
@@ -32,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -341,6 +347,9 @@ subset_of(unsigned mask, unsigned i)
 	return out;
 }
 
+/* the current crash point has pending lines of two threads or more */
+static int xt_point;
+
 /* one image of the current crash point: write it, maybe check it */
 static void
 one_image(struct model *m, const struct unit *u, const struct pick *pk,
@@ -352,6 +361,8 @@ one_image(struct model *m, const struct unit *u, const struct pick *pk,
 
 	if (!mine || *stop_all)
 		return;
+	if (xt_point)
+		cur->xt_images++;
 	if (dump) {
 		char p[4200];
 
@@ -422,12 +433,12 @@ random_pick(uint64_t *rs, const struct unit *u, struct pick *pk, size_t n)
 }
 
 /*
- * crash_point -- the workload's pool loses power now: enumerate the
+ * crash_body -- the workload's pool loses power now: enumerate the
  * images of this crash point (the same in every worker) and check this
  * worker's share of crash points
  */
-void
-crash_point(int at_flush)
+static void
+crash_body(int at_flush)
 {
 	struct model *m = &wl_model;
 	struct unit *u;
@@ -448,11 +459,24 @@ crash_point(int at_flush)
 	pk = calloc(n + 1, sizeof(*pk));
 	if (pk == NULL)
 		abort();
-	if (mine)
+	/* threads: another thread's lines pending at this fence */
+	xt_point = 0;
+	for (i = 1; i < m->npend && !xt_point; i++)
+		xt_point = m->pend[i].tid != m->pend[0].tid;
+	if (mine) {
 		cur->points++;
-	for (i = 0; i < n && prod <= 4096; i++)
+		cur->xt_points += (uint64_t)xt_point;
+	}
+	/*
+	 * every combination up to 4096 (12 single-version lines); where
+	 * several threads' lines are pending, up to opt.mt_exhaust, then the
+	 * sampled set: the lines of concurrent operations multiply
+	 */
+	uint64_t lim = xt_point ? opt.mt_exhaust : 4096;
+
+	for (i = 0; i < n && prod <= lim; i++)
 		prod *= u[i].nver + 1;
-	if (prod <= 4096) {
+	if (prod <= lim) {
 		/* every combination, mixed radix */
 		for (uint64_t k = 0; k < prod; k++) {
 			uint64_t x = k;
@@ -552,4 +576,36 @@ crash_point(int at_flush)
 	free_units(u, n);
 	cp_no++;
 	in_check = 0;
+}
+
+/* crash_thread -- crash_body on a thread of its own */
+static void *
+crash_thread(void *arg)
+{
+	crash_body(*(int *)arg);
+	return NULL;
+}
+
+/*
+ * crash_point -- called by the hooks at every fence (and flush).  In a
+ * threaded workload the images are checked on a fresh thread: recovering
+ * and filling image pools must leave no trace in the workload thread's
+ * thread-local state (the library's per-thread caches and slabs), or the
+ * worker that checks this crash point would run the workload differently
+ * from the others, and the crash points would no longer agree.
+ */
+void
+crash_point(int at_flush)
+{
+	pthread_t t;
+
+	if (!sched_on) {
+		crash_body(at_flush);
+		return;
+	}
+	if (pthread_create(&t, NULL, crash_thread, &at_flush) ||
+	    pthread_join(t, NULL)) {
+		perror("crash: checker thread");
+		abort();
+	}
 }

@@ -78,6 +78,10 @@ report_violation(const char *what, const char *subset)
 			cur_wl, (unsigned long long)cp_no,
 			cp_at_flush ? "flush" : "fence", orc.op,
 			(unsigned long long)(img_no - 1), what, subset);
+	if (sched_on && (printed <= 20 || opt.verbose))
+		for (int t = 1; t <= SCHED_MAX; t++)
+			if (sched_op[t][0])
+				fprintf(stderr, "  %s\n", sched_op[t]);
 	if (opt.expect)
 		*stop_all = 1;
 }
@@ -169,6 +173,8 @@ usage(void)
 		"  --i7-every K      crash recovery itself on every K-th "
 		"image (32)\n"
 		"  --i9-every K      refill check on every K-th image (16)\n"
+		"  --mt-exhaust K    all subsets when <= K, where several\n"
+		"                    threads' lines are pending (256)\n"
 		"  --expect-violation  exit 0 iff a violation is found\n"
 		"  --keep DIR        keep the image of each violation\n"
 		"  --dump DIR --dump-every K  write every K-th image\n"
@@ -192,6 +198,7 @@ main(int argc, char **argv)
 		{"flush-points", no_argument, NULL, 'f'},
 		{"i7-every", required_argument, NULL, '7'},
 		{"i9-every", required_argument, NULL, '9'},
+		{"mt-exhaust", required_argument, NULL, 'M'},
 		{"expect-violation", no_argument, NULL, 'x'},
 		{"keep", required_argument, NULL, 'k'},
 		{"dump", required_argument, NULL, 'd'},
@@ -209,6 +216,7 @@ main(int argc, char **argv)
 	opt.tear_dflt = 2;
 	opt.i7_every = 32;
 	opt.i9_every = 16;
+	opt.mt_exhaust = 256;
 	opt.jobs = cores > 0 ? (int)cores : 1;
 	opt.dir = getenv("PMEMSTORE_TEST_DIR");
 	if (opt.dir == NULL || !*opt.dir)
@@ -257,6 +265,9 @@ main(int argc, char **argv)
 			break;
 		case '9':
 			opt.i9_every = strtoull(optarg, NULL, 0);
+			break;
+		case 'M':
+			opt.mt_exhaust = strtoull(optarg, NULL, 0);
 			break;
 		case 'x':
 			opt.expect = 1;
@@ -352,11 +363,12 @@ main(int argc, char **argv)
 	}
 
 	double secs = now() - t0;
-	struct counts tot = {0};
+	struct counts tot = {0}, mt = {0};
 	const char *caught = NULL;
 
-	printf("%-8s %10s %10s %10s %9s %8s %8s %8s\n", "workload", "points",
-	       "images", "violation", "I7-nest", "I9", "secs", "img/s");
+	printf("%-8s %10s %10s %10s %9s %8s %9s %8s %8s\n", "workload",
+	       "points", "images", "violation", "I7-nest", "I9", "x-thread",
+	       "secs", "img/s");
 	for (int w = 0; w <= MAXWL; w++) {
 		struct counts t = {0};
 		const char *name = w == MAXWL ? "random+" : workloads[w].name;
@@ -373,6 +385,10 @@ main(int argc, char **argv)
 			t.violations += x->violations;
 			t.nested_images += x->nested_images;
 			t.i9_images += x->i9_images;
+			t.xt_points += x->xt_points;
+			t.xt_images += x->xt_images;
+			if (x->switches > t.switches)
+				t.switches = x->switches; /* all alike */
 			if (x->secs > t.secs)
 				t.secs = x->secs;
 			if (x->first[0] && caught == NULL)
@@ -380,25 +396,49 @@ main(int argc, char **argv)
 		}
 		if (t.points == 0 && t.images == 0)
 			continue;
-		printf("%-8s %10llu %10llu %10llu %9llu %8llu %8.1f %8.0f\n",
+		printf("%-8s %10llu %10llu %10llu %9llu %8llu %9llu %8.1f "
+		       "%8.0f\n",
 		       name, (unsigned long long)t.points,
 		       (unsigned long long)t.images,
 		       (unsigned long long)t.violations,
 		       (unsigned long long)t.nested_images,
-		       (unsigned long long)t.i9_images, t.secs,
+		       (unsigned long long)t.i9_images,
+		       (unsigned long long)t.xt_images, t.secs,
 		       t.secs > 0 ? (double)t.images / t.secs : 0.0);
+		if (w < MAXWL && workloads[w].threaded) {
+			mt.points += t.points;
+			mt.images += t.images;
+			mt.violations += t.violations;
+			mt.xt_points += t.xt_points;
+			mt.xt_images += t.xt_images;
+			mt.switches += t.switches;
+			mt.secs += t.secs;
+		}
 		tot.points += t.points;
 		tot.images += t.images;
 		tot.violations += t.violations;
 		tot.nested_images += t.nested_images;
 		tot.i9_images += t.i9_images;
 	}
-	printf("%-8s %10llu %10llu %10llu %9llu %8llu %8.1f %8.0f\n", "total",
-	       (unsigned long long)tot.points, (unsigned long long)tot.images,
+	printf("%-8s %10llu %10llu %10llu %9llu %8llu %9llu %8.1f %8.0f\n",
+	       "total", (unsigned long long)tot.points,
+	       (unsigned long long)tot.images,
 	       (unsigned long long)tot.violations,
 	       (unsigned long long)tot.nested_images,
-	       (unsigned long long)tot.i9_images, secs,
+	       (unsigned long long)tot.i9_images,
+	       (unsigned long long)mt.xt_images, secs,
 	       secs > 0 ? (double)tot.images / secs : 0.0);
+	if (mt.points)
+		printf("threaded workloads: %llu crash points (%llu with "
+		       "another thread's lines pending), %llu images (%llu "
+		       "of them there), %llu violations, %llu thread "
+		       "switches, %.1f s\n",
+		       (unsigned long long)mt.points,
+		       (unsigned long long)mt.xt_points,
+		       (unsigned long long)mt.images,
+		       (unsigned long long)mt.xt_images,
+		       (unsigned long long)mt.violations,
+		       (unsigned long long)mt.switches, mt.secs);
 	struct rusage ru;
 	double cpu = 0;
 

@@ -12,6 +12,16 @@
  * makes the pending snapshots durable, in order.  Stores that were never
  * flushed do not reach the durable image.
  *
+ * Threads (the x86 model per thread, docs/crash-testing.md): each pending
+ * snapshot carries the number of the thread that flushed it (sched.c), and
+ * a fence makes durable only its own thread's snapshots: another thread's
+ * flushed lines stay pending, so the crash images of every later fence
+ * range over them too.  A line's durable content is as of a flush: when a
+ * fence commits a snapshot of a line, every older snapshot of that line
+ * (of any thread) is superseded and dropped, newer ones stay pending.
+ * Every interposed call of a managed thread is first a yield point of the
+ * scheduler, before it takes effect.
+ *
  * Two mappings can be tracked: the workload's pool (wl_model), whose
  * fences are crash points, and an image under recovery (rec_model), whose
  * fences are only recorded, to crash recovery itself afterwards (I7).
@@ -163,6 +173,7 @@ snap(struct model *m, const void *addr, size_t len)
 
 		p->off = off;
 		p->meta = meta;
+		p->tid = (uint32_t)sched_self;
 		memcpy(p->data, m->base + off, LINE);
 	}
 }
@@ -176,6 +187,70 @@ model_commit_all(struct model *m, struct pend *p, size_t n)
 		m->touched[p[i].off / PAGE / 64] |= 1ULL
 						    << (p[i].off / PAGE % 64);
 	}
+}
+
+/* cmp_idx -- order pending indices by line offset, then flush order */
+static struct pend *sort_pend;
+
+static int
+cmp_idx(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	if (sort_pend[x].off != sort_pend[y].off)
+		return sort_pend[x].off < sort_pend[y].off ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * commit_thread -- thread tid's fence completed: its pending snapshots
+ * become durable.  Per line, its newest snapshot lands (later flushes win);
+ * every older snapshot of that line, of any thread, is superseded; other
+ * threads' newer snapshots stay pending, in flush order.
+ */
+static void
+commit_thread(struct model *m, uint32_t tid)
+{
+	size_t n = m->npend, k = 0, *ix;
+	int foreign = 0;
+
+	for (size_t i = 0; i < n && !foreign; i++)
+		foreign = m->pend[i].tid != tid;
+	if (!foreign) {
+		/* one thread's lines only (every single-threaded workload) */
+		model_commit_all(m, m->pend, n);
+		m->npend = 0;
+		return;
+	}
+	ix = malloc((n + 1) * sizeof(*ix));
+	if (ix == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		ix[i] = i;
+	sort_pend = m->pend;
+	qsort(ix, n, sizeof(*ix), cmp_idx);
+	for (size_t i = 0; i < n;) {
+		size_t j = i, last = SIZE_MAX;
+
+		while (j < n && m->pend[ix[j]].off == m->pend[ix[i]].off) {
+			if (m->pend[ix[j]].tid == tid)
+				last = ix[j];
+			j++;
+		}
+		if (last != SIZE_MAX) {
+			/* lands; it and everything older is no longer pending */
+			model_commit_all(m, &m->pend[last], 1);
+			for (size_t q = i; q < j; q++)
+				if (ix[q] <= last)
+					m->pend[ix[q]].meta |= 0x80000000u;
+		}
+		i = j;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!(m->pend[i].meta & 0x80000000u))
+			m->pend[k++] = m->pend[i];
+	m->npend = k;
+	free(ix);
 }
 
 /* on_flush -- a flush of [addr, addr + len) was issued */
@@ -204,8 +279,8 @@ on_fence(void)
 	if (wl_model.active && !in_check) {
 		if (armed)
 			crash_point(0);
-		model_commit_all(&wl_model, wl_model.pend, wl_model.npend);
-		wl_model.npend = 0;
+		/* x86: an sfence orders only its own thread's flushes */
+		commit_thread(&wl_model, (uint32_t)sched_self);
 	}
 	if (rec_model.active && rec_model.nested) {
 		/* recovery's fences are replayed later (check.c) */
@@ -241,6 +316,7 @@ pmem_flush(const void *addr, size_t len)
 
 	if (f == NULL)
 		f = real("pmem_flush");
+	sched_point();
 	f(addr, len);
 	on_flush(addr, len);
 }
@@ -253,6 +329,7 @@ pmem_deep_flush(const void *addr, size_t len)
 
 	if (f == NULL)
 		f = real("pmem_deep_flush");
+	sched_point();
 	f(addr, len);
 	on_flush(addr, len);
 }
@@ -265,6 +342,7 @@ pmem_drain(void)
 
 	if (f == NULL)
 		f = real("pmem_drain");
+	sched_fence_point();
 	on_fence();
 	f();
 }
@@ -314,6 +392,7 @@ pmem_memcpy(void *dst, const void *src, size_t len, unsigned flags)
 
 	if (f == NULL)
 		f = real("pmem_memcpy");
+	sched_point();
 	f(dst, src, len, flags | PMEM_F_MEM_NODRAIN);
 	after_copy(dst, len, flags);
 	return dst;
@@ -327,6 +406,7 @@ pmem_memmove(void *dst, const void *src, size_t len, unsigned flags)
 
 	if (f == NULL)
 		f = real("pmem_memmove");
+	sched_point();
 	f(dst, src, len, flags | PMEM_F_MEM_NODRAIN);
 	after_copy(dst, len, flags);
 	return dst;
@@ -340,6 +420,7 @@ pmem_memset(void *dst, int c, size_t len, unsigned flags)
 
 	if (f == NULL)
 		f = real("pmem_memset");
+	sched_point();
 	f(dst, c, len, flags | PMEM_F_MEM_NODRAIN);
 	after_copy(dst, len, flags);
 	return dst;

@@ -3,7 +3,8 @@
  * sim.h -- the power-failure simulator's shared declarations: the media
  * model (model.c), the crash-image enumerator and writer (images.c), the
  * invariant checks (check.c), the workloads and their oracle
- * (workloads.c) and the options and counters of a run (main.c).
+ * (workloads.c, threads.c), the thread scheduler (sched.c) and the options
+ * and counters of a run (main.c).
  */
 #ifndef PMS_CRASH_SIM_H
 #define PMS_CRASH_SIM_H 1
@@ -35,6 +36,7 @@ struct options {
 	uint64_t dump_every; /* --dump-every K */
 	uint64_t i7_every;   /* nested recovery crash: every K-th image */
 	uint64_t i9_every;   /* refill check: every K-th image */
+	uint64_t mt_exhaust; /* enumerate all when <= this many (threads) */
 	int verbose;
 	const char *dir; /* pools and images */
 	const char *only;
@@ -48,6 +50,7 @@ extern struct options opt;
 struct pend {
 	uint64_t off;  /* line offset in the mapping */
 	uint32_t meta; /* from a flush of at most 4 lines */
+	uint32_t tid;  /* the thread that flushed it (sched_self) */
 	uint8_t data[LINE];
 };
 
@@ -125,6 +128,8 @@ struct mobj {
 	uint64_t size;
 	int state;
 	int content;
+	int busy;  /* its allocating thread still writes it: not to be freed */
+	int owner; /* the thread that allocated it (0: unthreaded) */
 };
 
 struct oracle {
@@ -159,6 +164,8 @@ int pat_ok(const void *src, size_t n, const uint8_t *id);
 struct counts {
 	uint64_t points, images, violations;
 	uint64_t i7_images, i9_images, nested_images;
+	uint64_t xt_points, xt_images; /* pending lines of >= 2 threads */
+	uint64_t switches;	       /* scheduler: turns handed over */
 	double secs;
 	char first[512];
 };
@@ -174,12 +181,41 @@ extern uint64_t img_no; /* images of the run so far (all workers agree) */
 uint64_t rng_next(uint64_t *s);
 void report_violation(const char *what, const char *subset);
 
-/* ---- workloads (workloads.c) ---- */
+/* ---- the thread scheduler (sched.c) ---- */
+
+#define SCHED_MAX 16
+
+extern __thread int sched_self; /* 1..SCHED_MAX in a managed thread, else 0 */
+extern int sched_on;		/* a threaded section is running */
+extern uint64_t sched_switches; /* turns handed to another thread */
+extern char sched_op[SCHED_MAX + 1][160]; /* each thread's operation */
+
+void sched_begin(uint64_t seed);
+int sched_spawn(void (*fn)(int self, void *arg), void *arg);
+void sched_run(void);
+void sched_point(void);
+void sched_fence_point(void);
+void sched_hint(int t);
+
+/* ---- workloads (workloads.c, threads.c) ---- */
+
+enum how { H_WRITE, H_ZERO, H_INIT, H_BARE, H_MEMCPY };
+
+void wl_begin(size_t size, int create_too, uint64_t seed);
+void wl_end(void);
+long op_alloc(uint64_t size, int how);
+void op_free(long i);
+extern uint64_t wl_rng;
+
+void wl_xfree(int scale, uint64_t seed);
+void wl_mtexit(int scale, uint64_t seed);
+void wl_mtrand(int scale, uint64_t seed);
 
 struct workload {
 	const char *name;
 	const char *what;
 	void (*run)(int scale, uint64_t seed);
+	int threaded; /* runs several threads (threads.c) */
 };
 
 extern const struct workload workloads[];

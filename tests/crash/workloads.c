@@ -19,7 +19,7 @@
 
 struct oracle orc;
 static struct pmemstore *pool;
-static uint64_t wl_rng;
+uint64_t wl_rng;
 
 /* wl_fatal -- the workload itself went wrong (not a crash violation) */
 static void
@@ -31,7 +31,7 @@ wl_fatal(const char *what)
 }
 
 /* wl_begin -- a fresh pool; crash points from here on (or from create) */
-static void
+void
 wl_begin(size_t size, int create_too, uint64_t seed)
 {
 	memset(&orc, 0, sizeof(orc));
@@ -85,9 +85,11 @@ wl_settle(void)
 }
 
 /* wl_end -- close and remove the pool */
-static void
+void
 wl_end(void)
 {
+	cur->switches += sched_switches;
+	sched_switches = 0;
 	armed = 0;
 	if (pool)
 		pmemstore_close(pool);
@@ -128,81 +130,117 @@ init_cb(void *ptr, size_t size, void *arg)
 	return 0;
 }
 
-enum how { H_WRITE, H_ZERO, H_INIT, H_BARE, H_MEMCPY };
-
 static const char *const how_name[] = {"+write+persist", "ZERO", "init", "bare",
 				       "+persist_memcpy"};
+
+/* op_name -- describe the operation begun, for violation reports */
+static void
+op_name(const char *what)
+{
+	snprintf(orc.op, sizeof(orc.op), "%s", what);
+	if (sched_self)
+		snprintf(sched_op[sched_self], sizeof(sched_op[0]),
+			 "thread %d: %.130s", sched_self, what);
+}
 
 /*
  * op_alloc -- one allocation, modelled.  H_WRITE / H_MEMCPY: the
  * application fills the object after it is returned and makes it durable
  * itself (content unknown until then); H_BARE: never written.
- * Returns the object's index, or -1 after ENOMEM.
+ * Returns the object's index, or -1 after ENOMEM.  In a threaded workload
+ * its entry and return are yield points, and orc.objs may move whenever
+ * another thread runs (new_obj): objects are reached by index.
  */
-static long
+long
 op_alloc(uint64_t size, int how)
 {
-	struct mobj *m = new_obj(size);
-	long idx = (long)(m - orc.objs);
+	struct mobj *m;
+	long idx;
 	void *p;
+	uuid_t id;
+	char what[160];
 
+	sched_point();
+	m = new_obj(size);
+	idx = (long)(m - orc.objs);
+	memcpy(id, m->id, sizeof(id));
 	orc.opno++;
-	snprintf(orc.op, sizeof(orc.op), "op %llu: alloc #%ld %llu B %s",
+	snprintf(what, sizeof(what), "op %llu: alloc #%ld %llu B %s",
 		 (unsigned long long)orc.opno, idx, (unsigned long long)size,
 		 how_name[how]);
+	op_name(what);
+	/* in flight from here: I2 (all or nothing) until it returns */
 	m->state = O_ALLOCATING;
+	m->busy = 1;
+	m->owner = sched_self;
 	m->content = how == H_ZERO   ? C_ZERO
 		     : how == H_INIT ? C_PATTERN
 				     : C_UNKNOWN;
 	errno = 0;
 	if (how == H_ZERO)
-		p = persist_alloc(pool, m->id, size, PERSIST_ZERO);
+		p = persist_alloc(pool, id, size, PERSIST_ZERO);
 	else if (how == H_INIT)
-		p = persist_alloc_init(pool, m->id, size, init_cb, m->id);
+		p = persist_alloc_init(pool, id, size, init_cb, id);
 	else
-		p = persist_alloc(pool, m->id, size, 0);
+		p = persist_alloc(pool, id, size, 0);
 	if (p == NULL) {
 		if (errno != ENOMEM)
 			wl_fatal("persist_alloc");
-		m = &orc.objs[idx];
-		m->state = O_ABSENT;
+		orc.objs[idx].state = O_ABSENT; /* I5: must not be there */
+		orc.objs[idx].busy = 0;
+		sched_point();
 		return -1;
 	}
-	m = &orc.objs[idx];
-	m->state = O_PRESENT;
+	/* returned: I1 from here on (content once the writes returned) */
+	orc.objs[idx].state = O_PRESENT;
 	if (how == H_WRITE) {
-		pat_fill(p, size, m->id);
+		pat_fill(p, size, id);
 		persist(pool, p, size);
-		m->content = C_PATTERN;
+		orc.objs[idx].content = C_PATTERN;
 	} else if (how == H_MEMCPY) {
 		uint8_t *buf = malloc(size);
 
 		if (buf == NULL)
 			abort();
-		pat_fill(buf, size, m->id);
+		pat_fill(buf, size, id);
 		persist_memcpy(pool, p, buf, size);
 		free(buf);
-		m->content = C_PATTERN;
+		orc.objs[idx].content = C_PATTERN;
 	}
+	orc.objs[idx].busy = 0;
+	sched_point();
 	return idx;
 }
 
-/* op_free -- one free, modelled */
-static void
+/* op_free -- one free, modelled (not of an object still being written) */
+void
 op_free(long i)
 {
-	struct mobj *m;
+	uuid_t id;
+	char what[160];
 
-	if (i < 0 || (size_t)i >= orc.nobjs || orc.objs[i].state != O_PRESENT)
+	sched_point();
+	if (i < 0 || (size_t)i >= orc.nobjs || orc.objs[i].state != O_PRESENT ||
+	    orc.objs[i].busy)
 		return;
-	m = &orc.objs[i];
+	memcpy(id, orc.objs[i].id, sizeof(id));
 	orc.opno++;
-	snprintf(orc.op, sizeof(orc.op), "op %llu: free #%ld (%llu B)",
-		 (unsigned long long)orc.opno, i, (unsigned long long)m->size);
-	m->state = O_FREEING;
-	if (persist_free(pool, m->id))
+	snprintf(what, sizeof(what), "op %llu: free #%ld (%llu B)%s",
+		 (unsigned long long)orc.opno, i,
+		 (unsigned long long)orc.objs[i].size,
+		 orc.objs[i].owner && orc.objs[i].owner != sched_self
+			 ? " of another thread"
+			 : "");
+	op_name(what);
+	/* in flight: I2 until it returns, then I5 (the UUID is gone) */
+	orc.objs[i].state = O_FREEING;
+	/* a cross-thread free: let the owner allocate in its windows */
+	sched_hint(orc.objs[i].owner);
+	if (persist_free(pool, id))
 		wl_fatal("persist_free");
-	m->state = O_ABSENT;
+	sched_hint(0);
+	orc.objs[i].state = O_ABSENT;
+	sched_point();
 }
 
 /* live_at -- the k-th present object, or -1 */
@@ -444,7 +482,8 @@ wl_hwm(int scale, uint64_t seed)
 static void
 wl_random(int scale, uint64_t seed)
 {
-	int nops = scale == 0 ? 60 : 600 * scale;
+	/* 480 per scale: the threaded workloads have the rest of CI's time */
+	int nops = scale == 0 ? 60 : 480 * scale;
 	int failed = 0;
 
 	wl_begin(PMEMSTORE_MIN_POOL, 0, seed);
@@ -486,6 +525,12 @@ const struct workload workloads[] = {
 	 wl_full},
 	{"frag", "fragmented runs and slabs, holes filled again", wl_frag},
 	{"hwm", "a 72 MiB pool grown past its high-water mark", wl_hwm},
+	{"xfree", "threads: cross-thread frees, slots reused by their owner",
+	 wl_xfree, 1},
+	{"mtexit", "threads: objects of exited threads freed and reused",
+	 wl_mtexit, 1},
+	{"mtrand", "threads: a seeded random mix on several threads", wl_mtrand,
+	 1},
 	{"random", "a seeded random mix of every operation and size",
 	 wl_random},
 	{NULL, NULL, NULL},
