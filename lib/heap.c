@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pool.h"
 #include "heap.h"
@@ -46,8 +47,8 @@ struct node_chunk {
 /*
  * A thread finds its heap of a pool through a binding keyed by the pool's
  * unique id; at thread exit, a destructor abandons the heaps of the pools
- * still open (the registry says which, under its lock, so that a
- * concurrent close cannot free a heap under it).
+ * still open (the registry says which, and a pin keeps a concurrent close
+ * waiting until the abandonment is done).
  */
 struct binding {
 	uint64_t id;
@@ -85,10 +86,16 @@ pms_heap_registry_add(struct pmemstore *ps)
 	pthread_mutex_unlock(&reg_lock);
 }
 
-/* pms_heap_registry_del -- a pool is closing: no thread exit touches it */
+/*
+ * pms_heap_registry_del -- a pool is closing: once unregistered, no thread
+ * exit starts abandoning a heap of it; one that started holds a pin, and
+ * the close waits for it
+ */
 void
 pms_heap_registry_del(struct pmemstore *ps)
 {
+	struct timespec nap = {0, 100000};
+
 	if (!ps->registered)
 		return;
 	pthread_mutex_lock(&reg_lock);
@@ -100,26 +107,37 @@ pms_heap_registry_del(struct pmemstore *ps)
 	}
 	ps->registered = 0;
 	pthread_mutex_unlock(&reg_lock);
+	while (__atomic_load_n(&ps->pins, __ATOMIC_ACQUIRE))
+		nanosleep(&nap, NULL);
 }
 
 static void heap_abandon(struct pmemstore *ps, struct pms_heap *h);
 
-/* thread_exit -- the key's destructor: abandon this thread's heaps */
+/*
+ * thread_exit -- the key's destructor: abandon this thread's heaps.  The
+ * registry lock is held only to pin a pool that is still open, never
+ * across the abandonment (which takes the pool's own locks).
+ */
 static void
 thread_exit(void *arg)
 {
 	struct binding *b = arg, *n;
 
-	pthread_mutex_lock(&reg_lock);
 	for (; b; b = n) {
-		struct pmemstore *ps = registered(b->id);
+		struct pmemstore *ps;
 
 		n = b->next;
+		pthread_mutex_lock(&reg_lock);
+		ps = registered(b->id);
 		if (ps)
+			__atomic_fetch_add(&ps->pins, 1, __ATOMIC_ACQUIRE);
+		pthread_mutex_unlock(&reg_lock);
+		if (ps) {
 			heap_abandon(ps, b->heap);
+			__atomic_fetch_sub(&ps->pins, 1, __ATOMIC_RELEASE);
+		}
 		free(b);
 	}
-	pthread_mutex_unlock(&reg_lock);
 	tls_list = NULL;
 	tls_id = 0;
 	tls_heap = NULL;
@@ -630,6 +648,12 @@ pms_heap_release(struct pms_heap *me, struct pms_slab *s, unsigned slot)
 			} while (!__atomic_compare_exchange_n(
 				&h->rlist, &head, s, 1, __ATOMIC_RELEASE,
 				__ATOMIC_RELAXED));
+			/* the owner may have exited meanwhile: take it in */
+			if (__atomic_load_n(&h->abandoned, __ATOMIC_ACQUIRE)) {
+				pthread_mutex_lock(&h->lock);
+				collect(h->ps, h);
+				pthread_mutex_unlock(&h->lock);
+			}
 		}
 		return;
 	}
@@ -758,6 +782,8 @@ pms_heap_mine(struct pmemstore *ps)
 	if (b == NULL) {
 		(void)pthread_once(&exit_once, exit_key_make);
 		prune();
+		/* prune may have freed the list head the key pointed at */
+		(void)pthread_setspecific(exit_key, tls_list);
 		b = malloc(sizeof(*b));
 		if (b == NULL) {
 			pms_err(ENOMEM, "out of memory");
@@ -804,14 +830,35 @@ pms_heap_adopt(struct pmemstore *ps, uint64_t page, unsigned cls, uint64_t used)
 
 /*
  * pms_heap_node -- a free index entry for heap h's thread.  Entries are
- * never freed before close (type-stable: see index.h); they come in
- * chunks from the pool and go back to the freeing thread's heap.
+ * never freed before close (type-stable: see index.h).  They come from
+ * the heap's free list, else a batch from the pool's list, else a new
+ * chunk; and go back to the freeing thread's heap, which passes a batch on
+ * to the pool's list when it holds too many (a thread that only frees
+ * would otherwise pile up what a thread that only allocates keeps making).
  */
 struct pms_obj *
 pms_heap_node(struct pmemstore *ps, struct pms_heap *h)
 {
 	struct pms_obj *o = h->nodes;
 
+	if (o == NULL) {
+		pthread_mutex_lock(&ps->heaps.chunk_lock);
+		o = ps->heaps.spare_nodes;
+		if (o) {
+			/* a batch of NODE_CHUNK, linked through next */
+			struct pms_obj *last = o;
+
+			for (unsigned i = 1; i < NODE_CHUNK && last->next; i++)
+				last = last->next;
+			ps->heaps.spare_nodes = last->next;
+			__atomic_store_n(&last->next, NULL, __ATOMIC_RELAXED);
+		}
+		pthread_mutex_unlock(&ps->heaps.chunk_lock);
+		if (o) {
+			for (struct pms_obj *x = o; x; x = x->next)
+				h->nnodes++;
+		}
+	}
 	if (o == NULL) {
 		struct node_chunk *c = calloc(1, sizeof(*c));
 
@@ -824,21 +871,34 @@ pms_heap_node(struct pmemstore *ps, struct pms_heap *h)
 		ps->heaps.chunks = c;
 		pthread_mutex_unlock(&ps->heaps.chunk_lock);
 		for (unsigned i = 1; i < NODE_CHUNK; i++)
-			pms_heap_node_put(h, &c->o[i]);
-		o = &c->o[0];
-	} else {
-		h->nodes = __atomic_load_n(&o->next, __ATOMIC_RELAXED);
+			pms_heap_node_put(ps, h, &c->o[i]);
+		return &c->o[0];
 	}
+	h->nodes = __atomic_load_n(&o->next, __ATOMIC_RELAXED);
+	h->nnodes--;
 	return o;
 }
 
 /* pms_heap_node_put -- an index entry no chain holds any more */
 void
-pms_heap_node_put(struct pms_heap *h, struct pms_obj *o)
+pms_heap_node_put(struct pmemstore *ps, struct pms_heap *h, struct pms_obj *o)
 {
 	PMS_ST(o->state, PMS_OBJ_PENDING);
 	__atomic_store_n(&o->next, h->nodes, __ATOMIC_RELAXED);
 	h->nodes = o;
+	if (++h->nnodes < 2 * NODE_CHUNK)
+		return;
+	/* too many: the first NODE_CHUNK go to the pool's list */
+	struct pms_obj *last = o;
+
+	for (unsigned i = 1; i < NODE_CHUNK; i++)
+		last = last->next;
+	h->nodes = last->next;
+	h->nnodes -= NODE_CHUNK;
+	pthread_mutex_lock(&ps->heaps.chunk_lock);
+	__atomic_store_n(&last->next, ps->heaps.spare_nodes, __ATOMIC_RELAXED);
+	ps->heaps.spare_nodes = o;
+	pthread_mutex_unlock(&ps->heaps.chunk_lock);
 }
 
 /* ---- the pool's heaps ---- */

@@ -80,7 +80,8 @@ struct pms_heap {
 	uint64_t rpages; /* pages in the run cache */
 	/* the owning thread's alone (no lock): */
 	struct pms_obj *nodes; /* free index entries */
-	int64_t objects;       /* objects allocated - freed by this heap */
+	unsigned nnodes;
+	int64_t objects; /* objects allocated - freed by this heap */
 	int64_t bytes;
 	struct pms_heap *next;	/* all heaps of the pool */
 	struct pms_heap *anext; /* the pool's abandoned heaps */
@@ -90,11 +91,12 @@ struct pms_heap {
 
 /* pms_heaps -- a pool's heaps */
 struct pms_heaps {
-	pthread_mutex_t lock;	/* the lists below */
-	struct pms_heap *all;	/* every heap */
-	struct pms_heap *spare; /* abandoned heaps, for new threads */
-	struct pms_heap *heap0; /* gets the slabs recovery finds */
-	void *chunks;		/* index-entry chunks (heap.c) */
+	pthread_mutex_t lock;	     /* the lists below */
+	struct pms_heap *all;	     /* every heap */
+	struct pms_heap *spare;	     /* abandoned heaps, for new threads */
+	struct pms_heap *heap0;	     /* gets the slabs recovery finds */
+	void *chunks;		     /* index-entry chunks (heap.c) */
+	struct pms_obj *spare_nodes; /* free entries, in batches */
 	pthread_mutex_t chunk_lock;
 };
 
@@ -113,7 +115,8 @@ int pms_heap_run_get(struct pms_heap *h, uint64_t npages, uint64_t *page);
 void pms_heap_run_put(struct pmemstore *ps, struct pms_heap *h, uint64_t page,
 		      uint64_t npages);
 struct pms_obj *pms_heap_node(struct pmemstore *ps, struct pms_heap *h);
-void pms_heap_node_put(struct pms_heap *h, struct pms_obj *o);
+void pms_heap_node_put(struct pmemstore *ps, struct pms_heap *h,
+		       struct pms_obj *o);
 void pms_heap_sums(struct pmemstore *ps, uint64_t *gfree, int64_t *objects,
 		   int64_t *bytes);
 void pms_heap_registry_add(struct pmemstore *ps);

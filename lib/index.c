@@ -223,23 +223,31 @@ read_valid(struct pms_stripe *st, uint64_t s)
 	return PMS_LD(st->seq) == s;
 }
 
-/* view_of -- copy the fields a lookup returns */
+/*
+ * view_of -- copy the fields a lookup returns.  The state first, with
+ * acquire: an allocation fills the other fields while its entry is PENDING
+ * (outside the sequence count) and then stores LIVE with release, so
+ * fields read after a LIVE are the published ones.
+ */
 static void
 view_of(struct pms_obj *o, struct pms_objview *v)
 {
+	v->state = __atomic_load_n(&o->state, __ATOMIC_ACQUIRE);
+	if (v->state == PMS_OBJ_PENDING)
+		return;
 	v->size = PMS_LD(o->size);
 	v->page = PMS_LD(o->page);
 	v->npages = PMS_LD(o->npages);
 	v->slot = PMS_LD(o->slot);
 	v->cls = PMS_LD(o->cls);
-	v->state = PMS_LD(o->state);
 }
 
 /*
  * pms_index_lookup -- a consistent view of a UUID's entry without the
  * lock: 1 found, 0 not.  A chain being changed under the reader (entries
  * reused, a table replaced) is noticed by the sequence, checked every
- * READ_STEPS links so that a reader never walks in a circle.
+ * READ_STEPS links so that a reader never walks in a circle; a reader that
+ * keeps losing to writers takes the lock, so it always finishes.
  */
 int
 pms_index_lookup(struct pms_stripe *st, const uint8_t uuid[16], uint64_t hash,
@@ -248,7 +256,7 @@ pms_index_lookup(struct pms_stripe *st, const uint8_t uuid[16], uint64_t hash,
 	uint64_t w[2];
 
 	memcpy(w, uuid, 16);
-	for (;;) {
+	for (int tries = 0; tries < 64; tries++) {
 		uint64_t s = read_begin(st);
 		struct pms_table *t =
 			__atomic_load_n(&st->table, __ATOMIC_ACQUIRE);
@@ -269,6 +277,15 @@ pms_index_lookup(struct pms_stripe *st, const uint8_t uuid[16], uint64_t hash,
 		if (read_valid(st, s))
 			return found;
 	}
+	/* writers keep changing this stripe: read it under the lock */
+	struct pms_obj *o;
+
+	pthread_mutex_lock(&st->lock);
+	o = pms_index_find(st, uuid, hash);
+	if (o)
+		view_of(o, v);
+	pthread_mutex_unlock(&st->lock);
+	return o != NULL;
 }
 
 /*

@@ -338,7 +338,7 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 	pthread_mutex_lock(&st->lock);
 	if (pms_index_find(st, id, hash)) {
 		pthread_mutex_unlock(&st->lock);
-		pms_heap_node_put(me, o);
+		pms_heap_node_put(ps, me, o);
 		pms_err(EEXIST, "pool %s: an object with this UUID exists",
 			ps->path);
 		return NULL;
@@ -398,7 +398,7 @@ fail:
 	pthread_mutex_lock(&st->lock);
 	pms_index_remove(st, o);
 	pthread_mutex_unlock(&st->lock);
-	pms_heap_node_put(me, o);
+	pms_heap_node_put(ps, me, o);
 	errno = err;
 	return NULL;
 }
@@ -447,10 +447,12 @@ persist_get(struct pmemstore *ps, const uuid_t id, size_t *size)
 /*
  * unpublish -- the free's commit: clear the bit and the identity check
  * (and a large object's run descriptors), flush, one fence.  remote: the
- * slot belongs to another thread's heap (for the planted bug only).
+ * slot belongs to another thread's heap; me, the caller's (both for the
+ * planted bugs only).
  */
 static int
-unpublish(struct pmemstore *ps, struct pms_obj *o, int remote)
+unpublish(struct pmemstore *ps, struct pms_obj *o, int remote,
+	  struct pms_heap *me)
 {
 	uint64_t page = o->npages ? o->slab->page : o->page;
 	struct pms_desc *d = &ps->desc[page];
@@ -475,6 +477,8 @@ unpublish(struct pmemstore *ps, struct pms_obj *o, int remote)
 		if (!PMS_PLANTED(FREE_NOINVAL))
 			__atomic_store_n(check, 0, __ATOMIC_RELAXED);
 	}
+	if (PMS_PLANTED(REMOTE_EARLY) && remote && o->npages == 0)
+		pms_heap_release(me, o->slab, o->slot); /* before the fence */
 	/* bit, check (and run): any one of them landing frees the object */
 	if (pms_flush(ps, d, sizeof(*d)) || pms_flush(ps, check, 8))
 		return -1;
@@ -512,12 +516,9 @@ persist_free(struct pmemstore *ps, const uuid_t id)
 	pthread_mutex_unlock(&st->lock);
 
 	remote = o->slab->heap != me;
-	if (PMS_PLANTED(REMOTE_EARLY) && remote && o->npages == 0) {
-		/* the planted order: the owner may reuse the slot now */
-		pms_heap_release(me, o->slab, o->slot);
-		early = 1;
-	}
-	if (unpublish(ps, o, remote)) {
+	/* the planted order: the owner may reuse the slot before the fence */
+	early = PMS_PLANTED(REMOTE_EARLY) && remote && o->npages == 0;
+	if (unpublish(ps, o, remote, me)) {
 		/* msync failed: the free may or may not be durable */
 		__atomic_store_n(&ps->broken, 1, __ATOMIC_RELEASE);
 		PMS_ST(o->state, PMS_OBJ_LIVE);
@@ -531,7 +532,7 @@ persist_free(struct pmemstore *ps, const uuid_t id)
 	if (!early)
 		unreserve(ps, me, o);
 	if (me)
-		pms_heap_node_put(me, o);
+		pms_heap_node_put(ps, me, o);
 	return 0;
 }
 
@@ -604,7 +605,8 @@ snap_add(struct pms_obj *o, void *arg)
 	struct snap *sn = arg;
 	struct snap_obj *e;
 
-	if (PMS_LD(o->state) != PMS_OBJ_LIVE)
+	/* acquire: the fields below were published before LIVE */
+	if (__atomic_load_n(&o->state, __ATOMIC_ACQUIRE) != PMS_OBJ_LIVE)
 		return 0;
 	if (sn->n == sn->cap) {
 		size_t cap = sn->cap ? sn->cap * 2 : 64;

@@ -24,7 +24,7 @@
 #define PMS_PLANT_ZERO_NOFENCE 9    /* PERSIST_ZERO zeroes not fenced */
 #define PMS_PLANT_RECORD_NOFLUSH 10 /* large object's record not flushed */
 #define PMS_PLANT_TAIL_NOREPAIR 11  /* open leaves missing TAILs */
-#define PMS_PLANT_REMOTE_EARLY 12   /* cross-thread free: slot home early */
+#define PMS_PLANT_REMOTE_EARLY 12   /* cross-thread free: slot home unfenced */
 #define PMS_PLANT_REMOTE_NOFENCE 13 /* cross-thread free: fence dropped */
 #define PMS_PLANT_COUNT 13
 

@@ -58,6 +58,7 @@ struct pmemstore {
 	struct pms_index index;
 	struct pmemstore *reg_next; /* the registry of open pools (heap.c) */
 	int registered;
+	int pins; /* thread exits abandoning a heap here (atomic) */
 
 	uint64_t id; /* unique per handle: keys the threads' counter caches */
 	pthread_mutex_t ctr_lock;

@@ -209,6 +209,7 @@ extern uint64_t wl_rng;
 
 void wl_xfree(int scale, uint64_t seed);
 void wl_mtexit(int scale, uint64_t seed);
+void wl_xreuse(int scale, uint64_t seed);
 void wl_mtrand(int scale, uint64_t seed);
 
 struct workload {

@@ -12,6 +12,8 @@
  *           allocated (and it frees theirs): a slot freed by another thread
  *           is reused by its owner (the remote-free case of a per-thread
  *           allocator), small and large objects, PERSIST_ZERO and init.
+ *   xreuse  the owner reuses slots (zeroed, 2016 B: two a page) that
+ *           another thread is freeing, in short rounds.
  *   mtexit  objects of threads that exited: threads allocate and exit;
  *           threads they started free those objects while allocating in
  *           the same classes; then the main thread frees and allocates on.
@@ -152,6 +154,69 @@ wl_xfree(int scale, uint64_t seed)
 						t ? &q_back : &q_owner};
 			sched_spawn(t ? xfree_freer : xfree_owner, &args[t]);
 		}
+		sched_run();
+		wl_end();
+	}
+}
+
+/* ---- xreuse ---- */
+
+/*
+ * xreuse_owner -- allocate zeroed 2016 B objects (two slots a page, so the
+ * owner runs out of free slots and takes in the remote frees every other
+ * allocation) and hand each to the freer at once
+ */
+static void
+xreuse_owner(int self, void *arg)
+{
+	struct targ *a = arg;
+
+	(void)self;
+	for (int k = 0; k < a->ops; k++)
+		q_put(a->out, op_alloc(2016, k % 4 == 3 ? H_INIT : H_ZERO));
+}
+
+/* xreuse_freer -- free the owner's objects as they come */
+static void
+xreuse_freer(int self, void *arg)
+{
+	struct targ *a = arg;
+
+	(void)self;
+	for (int idle = 0; idle < 64; idle++) {
+		long i = q_get(a->in);
+
+		if (i >= 0) {
+			op_free(i);
+			idle = 0;
+		} else {
+			sched_point(); /* let the owner run */
+		}
+	}
+}
+
+/*
+ * wl_xreuse -- the owner reuses a slot while another thread's free of it
+ * may still be in flight: a slot handed home before its free is durable
+ * shows as the freed object with the new object's zeroes (I2) or a lost
+ * new object (I1).  Short rounds, each a fresh pool and schedule.
+ */
+void
+wl_xreuse(int scale, uint64_t seed)
+{
+	int n = scale == 0 ? 12 : 16 * scale;
+	int rounds = scale == 0 ? 8 : 8;
+
+	for (int r = 0; r < rounds && !*stop_all; r++) {
+		uint64_t s = seed + 104729 * (uint64_t)r;
+
+		wl_begin(PMEMSTORE_MIN_POOL, 0, s);
+		memset(&q_owner, 0, sizeof(q_owner));
+		sched_begin(s);
+		args[0] = (struct targ){n, 0, s * 37, NULL, &q_owner};
+		args[1] = (struct targ){n, 1, s * 41, &q_owner, NULL};
+		sched_spawn(xreuse_owner, &args[0]);
+		sched_spawn(xreuse_freer, &args[1]);
 		sched_run();
 		wl_end();
 	}

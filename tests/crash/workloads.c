@@ -527,6 +527,8 @@ const struct workload workloads[] = {
 	{"hwm", "a 72 MiB pool grown past its high-water mark", wl_hwm},
 	{"xfree", "threads: cross-thread frees, slots reused by their owner",
 	 wl_xfree, 1},
+	{"xreuse", "threads: an owner reusing slots another thread frees",
+	 wl_xreuse, 1},
 	{"mtexit", "threads: objects of exited threads freed and reused",
 	 wl_mtexit, 1},
 	{"mtrand", "threads: a seeded random mix on several threads", wl_mtrand,
