@@ -337,11 +337,27 @@ test_errormsg(void)
 	test_pool_remove(path);
 }
 
+/*
+ * SPARSE_SIZE -- the huge sparse pool: 1 TiB, but 256 GiB under
+ * ThreadSanitizer, whose address layout cannot always place a 1 TiB
+ * mapping (the same code path, a smaller mapping)
+ */
+#if defined(__SANITIZE_THREAD__)
+#define SPARSE_SIZE (256 * GIB)
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SPARSE_SIZE (256 * GIB)
+#endif
+#endif
+#ifndef SPARSE_SIZE
+#define SPARSE_SIZE (1 * TIB)
+#endif
+
 /* test_huge_sparse -- a 1 TiB sparse pool creates and opens quickly */
 static void
 test_huge_sparse(void)
 {
-	const size_t size = 1 * TIB;
+	const size_t size = SPARSE_SIZE;
 	char *path = test_pool_path("life_1tib");
 
 	/* can this file system hold a 1 TiB sparse file? */
@@ -365,7 +381,7 @@ test_huge_sparse(void)
 	double t1 = now_ms();
 	if (ps == NULL)
 		goto out;
-	printf("\n    1 TiB create %.1f ms", t1 - t0);
+	printf("\n    %zu GiB create %.1f ms", size / GIB, t1 - t0);
 	CU_ASSERT(t1 - t0 < 2000.0);
 	struct pmemstore_stats st = get_stats(ps);
 	/* about (size - 8 KiB - 16 B/page) / 4 KiB pages */
