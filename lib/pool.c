@@ -132,13 +132,17 @@ reserve_fail(struct pmemstore *ps, int err, uint64_t len, const char *what)
  * held, which guards ps->backed.
  *
  * Pages below ps->backed are known to have blocks.  Past it, this
- * reserves ahead, from the mark to the largest of the run's end, twice
- * the mark and the mark + 2 MiB (never past the pool's end), so filling a
- * pool costs a logarithmic number of fallocate calls.  When the file
+ * reserves ahead, from the mark to the largest of the run's end and the
+ * mark plus a step: the mark itself (doubling), at least 2 MiB and at most
+ * RESERVE_STEP_MAX (never past the pool's end).  Filling a small pool so
+ * costs a logarithmic number of fallocate calls, and a large sparse pool
+ * never holds more than 64 MiB of file blocks beyond what it used.  When the file
  * system cannot hold that much, exactly the part of the run above the
  * mark is tried; when that fails too, the call fails (ENOSPC) and the
  * caller leaves the run free.
  */
+#define RESERVE_STEP_MAX (64ULL << 20 >> PMS_PAGE_SHIFT) /* pages */
+
 int
 pms_pool_reserve(struct pmemstore *ps, uint64_t page, uint64_t npages)
 {
@@ -150,6 +154,8 @@ pms_pool_reserve(struct pmemstore *ps, uint64_t page, uint64_t npages)
 	want = ps->backed * 2;
 	if (want < ps->backed + PMS_HUGE_PAGES)
 		want = ps->backed + PMS_HUGE_PAGES;
+	if (want > ps->backed + RESERVE_STEP_MAX)
+		want = ps->backed + RESERVE_STEP_MAX;
 	if (want < end)
 		want = end;
 	if (want > ps->npages)
