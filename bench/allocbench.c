@@ -33,6 +33,7 @@
 
 #include <pmemstore.h>
 
+#include "benchutil.h"
 #include "allocbench.h"
 #include "pmemcount.h"
 
@@ -105,35 +106,13 @@ die(const char *fmt, ...)
 	exit(2);
 }
 
-/*
- * parse_size -- a byte count with an optional K, M or G suffix
- */
+/* parse_size -- a byte count with an optional suffix (benchutil.c) */
 static uint64_t
 parse_size(const char *s)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		die("bad size '%s'", s);
-	switch (*end) {
-	case 'k':
-	case 'K':
-		v *= KiB;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		v *= MiB;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		v *= GiB;
-		end++;
-		break;
-	}
-	if (*end != '\0' && strcmp(end, "iB") != 0 && strcmp(end, "B") != 0)
+	uint64_t v;
+
+	if (bench_parse_size(s, &v))
 		die("bad size '%s'", s);
 	return v;
 }
