@@ -56,6 +56,25 @@ q_get(struct queue *q)
 	return q->head == q->tail ? -1 : q->v[q->head++ % 4096];
 }
 
+/*
+ * drain_frees -- free what another thread hands over until nothing came
+ * for 64 turns (the other thread may still be allocating)
+ */
+static void
+drain_frees(struct queue *in)
+{
+	for (int idle = 0; idle < 64; idle++) {
+		long i = q_get(in);
+
+		if (i >= 0) {
+			op_free(i);
+			idle = 0;
+		} else {
+			sched_point(); /* let the other thread run */
+		}
+	}
+}
+
 /* per-thread script parameters */
 struct targ {
 	int ops;      /* operations of this thread */
@@ -119,16 +138,7 @@ xfree_freer(int self, void *arg)
 		q_put(a->out, op_alloc(r % 2 ? 2016 : 64, (int)((r >> 8) % 5)));
 	}
 	/* the owner may still be allocating: free what arrives meanwhile */
-	for (int idle = 0; idle < 64; idle++) {
-		long i = q_get(a->in);
-
-		if (i >= 0) {
-			op_free(i);
-			idle = 0;
-		} else {
-			sched_point(); /* let the owner run */
-		}
-	}
+	drain_frees(a->in);
 }
 
 /*
@@ -183,16 +193,7 @@ xreuse_freer(int self, void *arg)
 	struct targ *a = arg;
 
 	(void)self;
-	for (int idle = 0; idle < 64; idle++) {
-		long i = q_get(a->in);
-
-		if (i >= 0) {
-			op_free(i);
-			idle = 0;
-		} else {
-			sched_point(); /* let the owner run */
-		}
-	}
+	drain_frees(a->in);
 }
 
 /*
