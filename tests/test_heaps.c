@@ -321,6 +321,67 @@ out:
 	test_pool_remove(path);
 }
 
+static pthread_barrier_t Idle_bar;
+
+/* idle_main -- allocate one object, then stay alive without allocating */
+static void *
+idle_main(void *arg)
+{
+	struct maker *m = arg;
+
+	rnd_uuid(&m->seed, m->ids[0]);
+	m->n = persist_alloc(m->ps, m->ids[0], 64, 0) != NULL;
+	pthread_barrier_wait(&Idle_bar); /* allocated */
+	pthread_barrier_wait(&Idle_bar); /* the main thread is done */
+	return NULL;
+}
+
+/*
+ * test_borrow -- a thread allocates one object and idles, its slab page
+ * holding free slots and its group free pages: a fill by another thread
+ * still gets everything else (the pages given back, the slots borrowed)
+ */
+static void
+test_borrow(void)
+{
+	char *path = test_pool_path("heaps_borrow");
+	struct pmemstore *ps =
+		EXPECT_PTR(pmemstore_create(path, 16 * MIB, 0600));
+	struct maker m = {0};
+	uuid_t *ids;
+	unsigned fresh, n;
+
+	if (ps == NULL)
+		goto out;
+	fresh = fill(ps, 64, test_seed(), &ids);
+	free_all(ps, ids, fresh);
+	m.ps = ps;
+	m.seed = test_seed() + 77;
+	m.ids = calloc(1, sizeof(uuid_t));
+	pthread_barrier_init(&Idle_bar, NULL, 2);
+	pthread_create(&m.th, NULL, idle_main, &m);
+	pthread_barrier_wait(&Idle_bar);
+	CU_ASSERT_EQUAL(m.n, 1);
+	n = fill(ps, 64, test_seed() + 78, &ids);
+	CU_ASSERT_EQUAL(n + 1, fresh);
+	if (n + 1 != fresh)
+		fprintf(stderr, "borrow: %u + 1 objects, fresh %u\n", n, fresh);
+	free_all(ps, ids, n);
+	CU_ASSERT_EQUAL(persist_free(ps, m.ids[0]), 0); /* a remote free */
+	pthread_barrier_wait(&Idle_bar);
+	pthread_join(m.th, NULL);
+	pthread_barrier_destroy(&Idle_bar);
+	free(m.ids);
+	CU_ASSERT_EQUAL(get_stats(ps).pages_used, 0);
+	n = fill(ps, 64, test_seed() + 79, &ids);
+	CU_ASSERT_EQUAL(n, fresh);
+	free_all(ps, ids, n);
+	EXPECT_OK(pmemstore_close(ps));
+	EXPECT_OK(pmemstore_check(path, 0));
+out:
+	test_pool_remove(path);
+}
+
 #define KEEP 2000
 
 static uuid_t Keep[KEEP];
@@ -532,6 +593,7 @@ static CU_TestInfo heaps_tests[] = {
 	{"prodcon", test_prodcon},
 	{"exited", test_exited},
 	{"full_threads", test_full_threads},
+	{"borrow", test_borrow},
 	{"lookup_churn", test_lookup_churn},
 	{"exit_after_close", test_exit_after_close},
 	{"remote_fences", test_remote_fences},
