@@ -136,10 +136,10 @@ reserve_fail(struct pmemstore *ps, int err, uint64_t len, const char *what)
  * mark plus a step: the mark itself (doubling), at least 2 MiB and at most
  * RESERVE_STEP_MAX (never past the pool's end).  Filling a small pool so
  * costs a logarithmic number of fallocate calls, and a large sparse pool
- * never holds more than 64 MiB of file blocks beyond what it used.  When the file
- * system cannot hold that much, exactly the part of the run above the
- * mark is tried; when that fails too, the call fails (ENOSPC) and the
- * caller leaves the run free.
+ * never holds more than 64 MiB of file blocks beyond what it used.  When
+ * the file system cannot hold that much, exactly the part of the run
+ * above the mark is tried; when that fails too, the call fails (ENOSPC)
+ * and the caller leaves the run free.
  */
 #define RESERVE_STEP_MAX (64ULL << 20 >> PMS_PAGE_SHIFT) /* pages */
 

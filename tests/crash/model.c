@@ -238,7 +238,7 @@ commit_thread(struct model *m, uint32_t tid)
 			j++;
 		}
 		if (last != SIZE_MAX) {
-			/* lands; it and everything older is no longer pending */
+			/* lands: it and all older are no longer pending */
 			model_commit_all(m, &m->pend[last], 1);
 			for (size_t q = i; q < j; q++)
 				if (ix[q] <= last)
