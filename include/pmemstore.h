@@ -79,8 +79,11 @@ struct pmemstore_stats {
 	uint64_t flushed_lines; /* 64-byte cache lines flushed */
 	uint64_t fences;	/* pmem_drain calls (ordering points) */
 	uint64_t msyncs;	/* pmem_msync calls (non-pmem mappings) */
-	uint64_t reserved[7];
+	uint64_t index_pages;	/* pages of the UUID index (since 1.2) */
+	uint64_t reserved[6];
 };
+
+#define PMEMSTORE_HAVE_INDEX_PAGES 1
 
 PMEMSTORE_API int pmemstore_stats(struct pmemstore *ps,
 				  struct pmemstore_stats *st);

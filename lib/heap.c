@@ -22,8 +22,10 @@
  * waits for the next thread that needs one.  When the pool runs out of
  * pages, every heap gives back its free pages and, last, a thread may take
  * a slot from another heap's slab.  None of this is persistent: the
- * descriptors say which pages are slabs, and open gives them all to one
- * heap.  Heaps and index entries live until the pool is closed.
+ * descriptors say which pages are slabs.  Open makes no slab: a page gets
+ * one when a thread first frees in it or takes it as a candidate for its
+ * class (the slab map, heap.h); after a crash, the page is checked then
+ * (pms_obj_validate).  Heaps live until the pool is closed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,13 +36,7 @@
 #include "heap.h"
 #include "slab.h"
 #include "errors.h"
-
-#define NODE_CHUNK 256 /* index entries allocated at a time */
-
-struct node_chunk {
-	struct node_chunk *next;
-	struct pms_obj o[NODE_CHUNK];
-};
+#include "object.h"
 
 /* ---- the registry of open pools, and each thread's heaps ---- */
 
@@ -434,6 +430,54 @@ pms_heap_run_put(struct pmemstore *ps, struct pms_heap *h, uint64_t page,
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* ---- the slab map ---- */
+
+/* zone -- the map zone of page p, made if make; NULL: out of memory */
+static struct pms_slab **
+zone(struct pmemstore *ps, uint64_t p, int make)
+{
+	struct pms_heaps *hs = &ps->heaps;
+	uint64_t z = p / PMS_MAP_ZONE;
+	struct pms_slab **m;
+
+	if (hs->map == NULL || z >= hs->nzones)
+		return NULL;
+	m = __atomic_load_n(&hs->map[z], __ATOMIC_ACQUIRE);
+	if (m || !make)
+		return m;
+	pthread_mutex_lock(&hs->map_lock);
+	m = hs->map[z];
+	if (m == NULL) {
+		m = calloc(PMS_MAP_ZONE, sizeof(*m));
+		__atomic_store_n(&hs->map[z], m, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&hs->map_lock);
+	return m;
+}
+
+/* map_slot -- the map word of page p, whose zone exists */
+static struct pms_slab **
+map_slot(struct pmemstore *ps, uint64_t p)
+{
+	return &zone(ps, p, 0)[p % PMS_MAP_ZONE];
+}
+
+/*
+ * pms_heaps_map -- the map's zone table, for ps->npages pages (before the
+ * first slab is made)
+ */
+int
+pms_heaps_map(struct pmemstore *ps)
+{
+	struct pms_heaps *hs = &ps->heaps;
+
+	if (hs->map)
+		return 0;
+	hs->nzones = ps->npages / PMS_MAP_ZONE + 1;
+	hs->map = calloc(hs->nzones, sizeof(*hs->map));
+	return hs->map ? 0 : pms_err(ENOMEM, "out of memory");
+}
+
 /* ---- slabs ---- */
 
 /* slab_new -- volatile state of a slab page of heap h */
@@ -452,6 +496,8 @@ slab_new(struct pms_heap *h, uint64_t page, unsigned cls, uint64_t avail,
 	s->group = g;
 	s->avail = avail;
 	s->navail = (unsigned)__builtin_popcountll(avail);
+	/* its zone exists: made by the caller (slab_make, adopt) */
+	__atomic_store_n(map_slot(h->ps, page), s, __ATOMIC_RELEASE);
 	slab_all_add(h, s);
 	if (s->navail)
 		slab_list_add(h, s);
@@ -468,6 +514,7 @@ slab_drop(struct pmemstore *ps, struct pms_heap *h, struct pms_slab *s)
 	if (s->listed)
 		slab_list_del(h, s);
 	slab_all_del(h, s);
+	__atomic_store_n(map_slot(ps, s->page), NULL, __ATOMIC_RELEASE);
 	group_page_free(ps, h, s->group, s->page);
 	free(s);
 	if (h->all == NULL && h->nruns)
@@ -526,6 +573,11 @@ slab_make(struct pmemstore *ps, struct pms_heap *h, unsigned cls)
 
 	if (heap_page(ps, h, &page, &g))
 		return NULL;
+	if (zone(ps, page, 1) == NULL) {
+		group_page_free(ps, h, g, page);
+		pms_err(ENOMEM, "out of memory");
+		return NULL;
+	}
 	if (pms_slab_scrub(ps, page, cls)) {
 		group_page_free(ps, h, g, page);
 		return NULL;
@@ -554,6 +606,9 @@ take_slot(struct pms_heap *h, struct pms_slab *s)
 	return i;
 }
 
+static struct pms_slab *cand_take(struct pmemstore *ps, struct pms_heap *h,
+				  unsigned cls);
+
 /*
  * reserve_locked -- a slot of class cls in heap h: a partial slab, else
  * the slots other threads gave back, else (grow) a new slab page
@@ -568,8 +623,12 @@ reserve_locked(struct pmemstore *ps, struct pms_heap *h, unsigned cls, int grow,
 		collect(ps, h);
 		s = h->partial[cls];
 	}
-	if (s == NULL && grow)
-		s = slab_make(ps, h, cls);
+	if (s == NULL && grow) {
+		errno = 0;
+		s = cand_take(ps, h, cls);
+		if (s == NULL && errno != ENOMEM)
+			s = slab_make(ps, h, cls);
+	}
 	if (s)
 		*slot = take_slot(h, s);
 	return s;
@@ -671,6 +730,7 @@ pms_heap_release(struct pms_heap *me, struct pms_slab *s, unsigned slot)
 int
 pms_heap_reclaim(struct pmemstore *ps)
 {
+	(void)pms_heap_settle(ps); /* after a crash: what open left unchecked */
 	pthread_mutex_lock(&ps->heaps.lock);
 	for (struct pms_heap *h = ps->heaps.all; h; h = h->next) {
 		pthread_mutex_lock(&h->lock);
@@ -806,99 +866,207 @@ pms_heap_mine(struct pmemstore *ps)
 }
 
 /*
- * pms_heap_adopt -- volatile state for a slab page found at open with the
- * given slots in use (a non-zero set); it goes to heap0, which the first
- * thread to allocate takes
+ * adopt -- make the slab of page p, which open found and which *m (its map
+ * word) this thread set to PMS_MAP_ADOPTING, in heap h (locked if locked):
+ * after a crash the page is checked first (pms_obj_validate), its dead
+ * records' runs freed.  NULL: the page is no slab (the map word goes back
+ * to NULL), or out of memory (errno ENOMEM; the word goes back to prev).
  */
-struct pms_slab *
-pms_heap_adopt(struct pmemstore *ps, uint64_t page, unsigned cls, uint64_t used)
+static struct pms_slab *
+adopt(struct pmemstore *ps, struct pms_heap *h, int locked, uint64_t p,
+      struct pms_slab **m, struct pms_slab *prev)
 {
-	struct pms_heap *h = ps->heaps.heap0;
-	struct pms_group *g = group_new(h, page - page % PMS_GROUP_PAGES,
-					1U << (page % PMS_GROUP_PAGES));
-	struct pms_slab *s;
+	uint64_t w0 = __atomic_load_n(&ps->desc[p].w0, __ATOMIC_ACQUIRE);
+	unsigned cls = PMS_DESC_SLAB_CLASS(w0), nruns = 0;
+	uint64_t live = __atomic_load_n(&ps->desc[p].w1, __ATOMIC_ACQUIRE);
+	struct pms_obj_run runs[PMS_SLOTS_MAX];
+	struct pms_group *g;
+	struct pms_slab *s = NULL;
 
-	if (g == NULL)
+	if (PMS_DESC_TYPE(w0) != PMS_DESC_SLAB || cls >= PMS_NCLASSES ||
+	    w0 != PMS_DESC_SLAB_W0(cls)) {
+		__atomic_store_n(m, NULL, __ATOMIC_RELEASE);
+		pms_err(EIO, "pool %s: page %llu is no slab", ps->path,
+			(unsigned long long)p);
 		return NULL;
-	s = slab_new(h, page, cls, pms_slab_full_mask(cls) & ~used, g);
-	if (s == NULL)
-		group_free(h, g);
+	}
+	if (ps->dirty && !ps->rdonly &&
+	    pms_obj_validate(ps, p, cls, &live, runs, &nruns)) {
+		__atomic_store_n(m, prev, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	for (unsigned i = 0; i < nruns; i++)
+		pms_pages_free(ps, runs[i].page, runs[i].npages);
+	live &= pms_slab_full_mask(cls);
+	if (!locked)
+		pthread_mutex_lock(&h->lock);
+	g = group_new(h, p - p % PMS_GROUP_PAGES, 1U << (p % PMS_GROUP_PAGES));
+	if (g) {
+		s = slab_new(h, p, cls, pms_slab_full_mask(cls) & ~live, g);
+		if (s == NULL)
+			group_free(h, g);
+	}
+	if (!locked)
+		pthread_mutex_unlock(&h->lock);
+	if (s == NULL) {
+		__atomic_store_n(m, prev, __ATOMIC_RELEASE);
+		pms_err(ENOMEM, "out of memory");
+	}
 	return s;
 }
 
-/* ---- index entries ---- */
-
-/*
- * pms_heap_node -- a free index entry for heap h's thread.  Entries are
- * never freed before close (type-stable: see index.h).  They come from
- * the heap's free list, else a batch from the pool's list, else a new
- * chunk; and go back to the freeing thread's heap, which passes a batch on
- * to the pool's list when it holds too many (a thread that only frees
- * would otherwise pile up what a thread that only allocates keeps making).
- */
-struct pms_obj *
-pms_heap_node(struct pmemstore *ps, struct pms_heap *h)
+/* pms_heap_slab_peek -- the slab of page p if it has one made, or NULL */
+struct pms_slab *
+pms_heap_slab_peek(struct pmemstore *ps, uint64_t p)
 {
-	struct pms_obj *o = h->nodes;
+	struct pms_slab **z = zone(ps, p, 0), *s;
 
-	if (o == NULL) {
-		pthread_mutex_lock(&ps->heaps.chunk_lock);
-		o = ps->heaps.spare_nodes;
-		if (o) {
-			/* a batch of NODE_CHUNK, linked through next */
-			struct pms_obj *last = o;
-
-			for (unsigned i = 1; i < NODE_CHUNK && last->next; i++)
-				last = last->next;
-			ps->heaps.spare_nodes = last->next;
-			__atomic_store_n(&last->next, NULL, __ATOMIC_RELAXED);
-		}
-		pthread_mutex_unlock(&ps->heaps.chunk_lock);
-		if (o) {
-			for (struct pms_obj *x = o; x; x = x->next)
-				h->nnodes++;
-		}
-	}
-	if (o == NULL) {
-		struct node_chunk *c = calloc(1, sizeof(*c));
-
-		if (c == NULL) {
-			pms_err(ENOMEM, "out of memory");
-			return NULL;
-		}
-		pthread_mutex_lock(&ps->heaps.chunk_lock);
-		c->next = ps->heaps.chunks;
-		ps->heaps.chunks = c;
-		pthread_mutex_unlock(&ps->heaps.chunk_lock);
-		for (unsigned i = 1; i < NODE_CHUNK; i++)
-			pms_heap_node_put(ps, h, &c->o[i]);
-		return &c->o[0];
-	}
-	h->nodes = __atomic_load_n(&o->next, __ATOMIC_RELAXED);
-	h->nnodes--;
-	return o;
+	if (z == NULL)
+		return NULL;
+	s = __atomic_load_n(&z[p % PMS_MAP_ZONE], __ATOMIC_ACQUIRE);
+	return s == PMS_MAP_CANDIDATE || s == PMS_MAP_ADOPTING ? NULL : s;
 }
 
-/* pms_heap_node_put -- an index entry no chain holds any more */
-void
-pms_heap_node_put(struct pmemstore *ps, struct pms_heap *h, struct pms_obj *o)
+/*
+ * pms_heap_slab_of -- the slab of page p, which holds a live object: made
+ * in the caller's heap (heap0 when it has none) if no thread used the
+ * page since open.  The free calls this before it changes the page, so the
+ * bitmap a new slab starts from has no free in flight there (a free in
+ * flight on a page checked after a crash is seen by its claim).
+ */
+struct pms_slab *
+pms_heap_slab_of(struct pmemstore *ps, struct pms_heap *me, uint64_t p)
 {
-	PMS_ST(o->state, PMS_OBJ_PENDING);
-	__atomic_store_n(&o->next, h->nodes, __ATOMIC_RELAXED);
-	h->nodes = o;
-	if (++h->nnodes < 2 * NODE_CHUNK)
-		return;
-	/* too many: the first NODE_CHUNK go to the pool's list */
-	struct pms_obj *last = o;
+	struct pms_slab **z = zone(ps, p, 1), **m, *s;
 
-	for (unsigned i = 1; i < NODE_CHUNK; i++)
-		last = last->next;
-	h->nodes = last->next;
-	h->nnodes -= NODE_CHUNK;
-	pthread_mutex_lock(&ps->heaps.chunk_lock);
-	__atomic_store_n(&last->next, ps->heaps.spare_nodes, __ATOMIC_RELAXED);
-	ps->heaps.spare_nodes = o;
-	pthread_mutex_unlock(&ps->heaps.chunk_lock);
+	if (z == NULL) {
+		pms_err(ENOMEM, "out of memory");
+		return NULL;
+	}
+	m = &z[p % PMS_MAP_ZONE];
+	for (;;) {
+		s = __atomic_load_n(m, __ATOMIC_ACQUIRE);
+		if (s == PMS_MAP_ADOPTING) {
+			sched_yield();
+			continue;
+		}
+		if (s != NULL && s != PMS_MAP_CANDIDATE)
+			return s;
+		if (__atomic_compare_exchange_n(m, &s, PMS_MAP_ADOPTING, 0,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return adopt(ps, me ? me : ps->heaps.heap0, 0, p, m, s);
+	}
+}
+
+/*
+ * pms_heap_candidate -- open found slab page p of class cls with free
+ * slots (or, after a crash, any slab page that is not full: its bitmap is
+ * a hint): a heap that needs a slab of the class takes it before a new
+ * page.  Open only (single-threaded).
+ */
+int
+pms_heap_candidate(struct pmemstore *ps, uint64_t page, unsigned cls)
+{
+	struct pms_cands *c = &ps->heaps.cands[cls];
+	struct pms_slab **z = zone(ps, page, 1);
+
+	if (z == NULL)
+		return pms_err(ENOMEM, "pool %s: out of memory", ps->path);
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		uint64_t *v = realloc(c->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return pms_err(ENOMEM, "pool %s: out of memory",
+				       ps->path);
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = page;
+	z[page % PMS_MAP_ZONE] = PMS_MAP_CANDIDATE;
+	return 0;
+}
+
+/*
+ * cand_take -- a slab of class cls with a free slot for heap h (locked),
+ * from the pages open left for the class; NULL when none is left
+ */
+static struct pms_slab *
+cand_take(struct pmemstore *ps, struct pms_heap *h, unsigned cls)
+{
+	struct pms_cands *c = &ps->heaps.cands[cls];
+
+	for (;;) {
+		struct pms_slab **m, *s = PMS_MAP_CANDIDATE;
+		uint64_t p;
+
+		if (__atomic_load_n(&c->n, __ATOMIC_RELAXED) == 0)
+			return NULL;
+		pthread_mutex_lock(&ps->heaps.map_lock);
+		if (c->n == 0) {
+			pthread_mutex_unlock(&ps->heaps.map_lock);
+			return NULL;
+		}
+		p = c->v[--c->n];
+		pthread_mutex_unlock(&ps->heaps.map_lock);
+		m = map_slot(ps, p);
+		if (!__atomic_compare_exchange_n(m, &s, PMS_MAP_ADOPTING, 0,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			continue; /* a free took it meanwhile */
+		s = adopt(ps, h, 1, p, m, PMS_MAP_CANDIDATE);
+		if (s == NULL && errno == ENOMEM)
+			return NULL;
+		if (s && s->navail)
+			return s;
+		if (s && s->navail == 0)
+			continue; /* full after all: it stays this heap's */
+	}
+}
+
+/*
+ * pms_heap_settle -- after a crash: every slab page no thread used since
+ * open is checked (pms_obj_validate) and taken into heap0, so that its
+ * free slots, empty pages and dead records' runs are usable again and its
+ * bitmap exact (the pool out of pages; a clean close after a crash).
+ * O(slab pages not yet used + their objects).
+ */
+int
+pms_heap_settle(struct pmemstore *ps)
+{
+	uint64_t hwm = __atomic_load_n(&ps->pages.hwm, __ATOMIC_ACQUIRE);
+	struct pms_heap *h0 = ps->heaps.heap0;
+
+	if (!ps->dirty || ps->rdonly)
+		return 0;
+	for (uint64_t p = 0; p < hwm; p++) {
+		uint64_t w0 = __atomic_load_n(&ps->desc[p].w0, __ATOMIC_ACQUIRE);
+		struct pms_slab **z, **m, *s;
+
+		if (PMS_DESC_TYPE(w0) != PMS_DESC_SLAB)
+			continue;
+		z = zone(ps, p, 1);
+		if (z == NULL)
+			return pms_err(ENOMEM, "out of memory");
+		m = &z[p % PMS_MAP_ZONE];
+		s = __atomic_load_n(m, __ATOMIC_ACQUIRE);
+		if (s != NULL && s != PMS_MAP_CANDIDATE)
+			continue; /* a slab already, checked when made */
+		/* a full page open did not list: its bitmap may still lie */
+		if (!__atomic_compare_exchange_n(m, &s, PMS_MAP_ADOPTING, 0,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			continue;
+		pthread_mutex_lock(&h0->lock);
+		s = adopt(ps, h0, 1, p, m, s);
+		if (s && s->navail == pms_classes[s->cls].nslots)
+			slab_drop(ps, h0, s); /* empty: a free page */
+		pthread_mutex_unlock(&h0->lock);
+		if (s == NULL && errno == ENOMEM)
+			return -1;
+	}
+	return 0;
 }
 
 /* ---- the pool's heaps ---- */
@@ -908,7 +1076,7 @@ int
 pms_heaps_init(struct pmemstore *ps)
 {
 	pthread_mutex_init(&ps->heaps.lock, NULL);
-	pthread_mutex_init(&ps->heaps.chunk_lock, NULL);
+	pthread_mutex_init(&ps->heaps.map_lock, NULL);
 	ps->heaps.heap0 = heap_new(ps);
 	if (ps->heaps.heap0 == NULL)
 		return -1;
@@ -940,12 +1108,11 @@ pms_heap_sums(struct pmemstore *ps, uint64_t *gfree, int64_t *objects,
 	pthread_mutex_unlock(&ps->heaps.lock);
 }
 
-/* pms_heaps_fini -- free every heap, slab, group and index entry */
+/* pms_heaps_fini -- free every heap, slab, group and the map */
 void
 pms_heaps_fini(struct pmemstore *ps)
 {
 	struct pms_heap *h, *hn;
-	struct node_chunk *c, *cn;
 
 	for (h = ps->heaps.all; h; h = hn) {
 		struct pms_slab *s, *sn;
@@ -964,11 +1131,12 @@ pms_heaps_fini(struct pmemstore *ps)
 		free(h);
 	}
 	ps->heaps.all = NULL;
-	for (c = ps->heaps.chunks; c; c = cn) {
-		cn = c->next;
-		free(c);
-	}
-	ps->heaps.chunks = NULL;
+	for (uint64_t z = 0; ps->heaps.map && z < ps->heaps.nzones; z++)
+		free(ps->heaps.map[z]);
+	free(ps->heaps.map);
+	ps->heaps.map = NULL;
+	for (unsigned c = 0; c < PMS_NCLASSES; c++)
+		free(ps->heaps.cands[c].v);
 	pthread_mutex_destroy(&ps->heaps.lock);
-	pthread_mutex_destroy(&ps->heaps.chunk_lock);
+	pthread_mutex_destroy(&ps->heaps.map_lock);
 }

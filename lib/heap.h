@@ -13,7 +13,6 @@
 #include "layout.h"
 
 struct pms_heap;
-struct pms_obj;
 
 /*
  * pms_group -- an aligned group of PMS_GROUP_PAGES data pages whose
@@ -79,8 +78,6 @@ struct pms_heap {
 	unsigned nruns;
 	uint64_t rpages; /* pages in the run cache */
 	/* the owning thread's alone (no lock): */
-	struct pms_obj *nodes; /* free index entries */
-	unsigned nnodes;
 	int64_t objects; /* objects allocated - freed by this heap */
 	int64_t bytes;
 	struct pms_heap *next;	/* all heaps of the pool */
@@ -89,34 +86,53 @@ struct pms_heap {
 	struct pms_slab *rlist __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 
+/*
+ * The slab map: the slab of each data page that has one, in zones of
+ * PMS_MAP_ZONE pages allocated on first use (8 bytes per page, none per
+ * object).  A page open found but no thread has used yet has no slab: the
+ * first free in it, or an allocation of its class (a candidate), makes
+ * one (pms_heap_slab_of), checking it first after a crash.
+ */
+#define PMS_MAP_ZONE 16384ULL
+#define PMS_MAP_CANDIDATE ((struct pms_slab *)1) /* on a candidate list */
+#define PMS_MAP_ADOPTING ((struct pms_slab *)2)	 /* being made */
+
+/* pms_cands -- slab pages of one class open found with free slots */
+struct pms_cands {
+	uint64_t *v;
+	size_t n, cap;
+};
+
 /* pms_heaps -- a pool's heaps */
 struct pms_heaps {
-	pthread_mutex_t lock;	     /* the lists below */
-	struct pms_heap *all;	     /* every heap */
-	struct pms_heap *spare;	     /* abandoned heaps, for new threads */
-	struct pms_heap *heap0;	     /* gets the slabs recovery finds */
-	void *chunks;		     /* index-entry chunks (heap.c) */
-	struct pms_obj *spare_nodes; /* free entries, in batches */
-	pthread_mutex_t chunk_lock;
+	pthread_mutex_t lock;	/* the lists below */
+	struct pms_heap *all;	/* every heap */
+	struct pms_heap *spare; /* abandoned heaps, for new threads */
+	struct pms_heap *heap0; /* the first heap */
+	pthread_mutex_t map_lock; /* zones of the map, cands (a leaf lock) */
+	struct pms_slab ***map;
+	uint64_t nzones;
+	struct pms_cands cands[PMS_NCLASSES];
 };
 
 struct pmemstore;
 
 int pms_heaps_init(struct pmemstore *ps);
+int pms_heaps_map(struct pmemstore *ps);
 void pms_heaps_fini(struct pmemstore *ps);
 struct pms_heap *pms_heap_mine(struct pmemstore *ps);
 int pms_heap_reserve(struct pmemstore *ps, struct pms_heap *h, unsigned cls,
 		     struct pms_slab **slab, unsigned *slot);
 void pms_heap_release(struct pms_heap *h, struct pms_slab *s, unsigned slot);
 int pms_heap_reclaim(struct pmemstore *ps);
-struct pms_slab *pms_heap_adopt(struct pmemstore *ps, uint64_t page,
-				unsigned cls, uint64_t used);
+int pms_heap_candidate(struct pmemstore *ps, uint64_t page, unsigned cls);
+struct pms_slab *pms_heap_slab_peek(struct pmemstore *ps, uint64_t page);
+struct pms_slab *pms_heap_slab_of(struct pmemstore *ps, struct pms_heap *me,
+				  uint64_t page);
+int pms_heap_settle(struct pmemstore *ps);
 int pms_heap_run_get(struct pms_heap *h, uint64_t npages, uint64_t *page);
 void pms_heap_run_put(struct pmemstore *ps, struct pms_heap *h, uint64_t page,
 		      uint64_t npages);
-struct pms_obj *pms_heap_node(struct pmemstore *ps, struct pms_heap *h);
-void pms_heap_node_put(struct pmemstore *ps, struct pms_heap *h,
-		       struct pms_obj *o);
 void pms_heap_sums(struct pmemstore *ps, uint64_t *gfree, int64_t *objects,
 		   int64_t *bytes);
 void pms_heap_registry_add(struct pmemstore *ps);

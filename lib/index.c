@@ -1,334 +1,812 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * index.c -- owns the volatile index from UUID to object: 1024 stripes,
- * each a chained hash table that doubles as it fills.  Writers (allocation,
- * free, open) take the stripe's lock; readers (persist_get, persist_id_of,
- * pmemstore_foreach) take none: they read under the stripe's sequence
- * count and retry if a writer was at work, so a lookup writes no shared
- * cache line.  Entries are type-stable (heap.c) and replaced tables are
- * kept until close, so a reader never touches freed memory.  The index is
- * rebuilt at every open; nothing here is persistent.
+ * index.c -- owns the UUID index on media: an extendible hash of
+ * segments of cache-line buckets (layout.h), its growth by splits and
+ * directory doublings with their commit protocols, the lock-free lookup,
+ * and the volatile claims that serialize two operations on one UUID.
+ *
+ * Nothing here decides on its own whether an object exists: an entry is
+ * a pointer with a fingerprint, and object.c verifies every entry against
+ * the object it names (identity check, descriptor, UUID).  So a stale
+ * entry (a crash between an entry's store and the fence of the rest) is
+ * never an object; it takes a place in a bucket until a split drops it or
+ * pmemstore_check repairs it.
+ *
+ * Concurrency.  Entries are single 8-byte words: inserted with a CAS into
+ * an empty one, removed with a store of 0, under the stripe lock of the
+ * UUID (the top 10 hash bits, so a segment of depth >= 10 lies in one
+ * stripe).  A split takes the split lock, then the stripe locks of the
+ * segment's hash range in ascending order (so no entry of the segment
+ * changes under it), then, for pages, the page lock.  Lookups take no lock:
+ * they read the directory word, the directory and the buckets, and retry
+ * a miss when their stripe's seq shows a split took entries out meanwhile.
+ * Directories superseded by a doubling stay mapped and readable until
+ * close, so a lookup holding an old one still finds every entry.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
+#include "pool.h"
+#include "flush.h"
+#include "errors.h"
 #include "index.h"
+#include "object.h"
+#include "plant.h"
 
-#define INITIAL_BUCKETS 16
-#define READ_STEPS 16 /* chain links a reader follows between checks */
+#define ALL_STRIPES_BITS 10
 
-struct pms_table {
-	uint64_t mask;		 /* buckets - 1 */
-	struct pms_table *older; /* replaced tables, freed at fini */
-	struct pms_obj *bucket[];
-};
-
-/* table_new -- an empty table of n buckets (a power of two) */
-static struct pms_table *
-table_new(uint64_t n)
+/* ld / st -- relaxed 8-byte accesses to words lock-free readers read */
+static inline uint64_t
+ld(const uint64_t *p)
 {
-	struct pms_table *t =
-		calloc(1, sizeof(*t) + n * sizeof(struct pms_obj *));
-
-	if (t)
-		t->mask = n - 1;
-	return t;
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
-/* pms_index_init -- an empty index */
-int
-pms_index_init(struct pms_index *ix)
+static inline void
+st(uint64_t *p, uint64_t v)
 {
-	ix->stripes = aligned_alloc(64, sizeof(struct pms_stripe) *
-						PMS_INDEX_STRIPES);
-	if (ix->stripes == NULL)
-		return -1;
-	for (unsigned i = 0; i < PMS_INDEX_STRIPES; i++) {
-		struct pms_stripe *st = &ix->stripes[i];
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
 
-		pthread_mutex_init(&st->lock, NULL);
-		st->seq = 0;
-		st->count = 0;
-		st->table = table_new(INITIAL_BUCKETS);
-		if (st->table == NULL) {
-			while (i--)
-				free(ix->stripes[i].table);
-			free(ix->stripes);
-			ix->stripes = NULL;
-			return -1;
-		}
-	}
+/* dir_pages -- pages of a directory of global depth g */
+static uint64_t
+dir_pages(unsigned g)
+{
+	uint64_t bytes = (1ULL << g) * sizeof(uint64_t);
+
+	return bytes <= PMS_PAGE_SIZE ? 1 : bytes / PMS_PAGE_SIZE;
+}
+
+/* words -- the directory a directory word names */
+static uint64_t *
+words(struct pmemstore *ps, uint64_t dw)
+{
+	return (uint64_t *)pms_page_addr(ps, PMS_DIR_PAGE(dw));
+}
+
+/* seg_ok -- is p a plausible segment's first page (bounds only)? */
+static int
+seg_ok(const struct pmemstore *ps, uint64_t p)
+{
+	return p % PMS_SEG_PAGES == 0 && p < ps->npages &&
+	       ps->npages - p >= PMS_SEG_PAGES;
+}
+
+/* seg_at -- the buckets of the segment at page p */
+static struct pms_bucket *
+seg_at(struct pmemstore *ps, uint64_t p)
+{
+	return (struct pms_bucket *)pms_page_addr(ps, p);
+}
+
+/* seg_for -- the segment page of hash h in directory word dw; -1: damage */
+static int
+seg_for(struct pmemstore *ps, uint64_t dw, uint64_t h, uint64_t *seg)
+{
+	unsigned g = PMS_DIR_DEPTH(dw);
+	uint64_t i = g ? h >> (64 - g) : 0;
+
+	*seg = ld(&words(ps, dw)[i]);
+	if (!seg_ok(ps, *seg))
+		return pms_err(EIO,
+			       "pool %s: index directory word %llu names page "
+			       "%llu, not a segment; run pmemstore_check",
+			       ps->path, (unsigned long long)i,
+			       (unsigned long long)*seg);
 	return 0;
 }
 
-/* pms_index_fini -- free the tables (the entries belong to heap.c) */
+/* window -- the i-th bucket (0..3) of hash h's two windows */
+static unsigned
+window(uint64_t h, unsigned i)
+{
+	unsigned b = i < PMS_WINDOW ? PMS_HASH_B1(h) : PMS_HASH_B2(h);
+
+	return (b + i % PMS_WINDOW) % PMS_SEG_BUCKETS;
+}
+
+/* ---- claims ---- */
+
+/* pms_index_claim -- put an operation in flight; stripe locked */
 void
-pms_index_fini(struct pms_index *ix)
+pms_index_claim(struct pms_stripe *sp, struct pms_claim *c)
 {
-	if (ix->stripes == NULL)
-		return;
-	for (unsigned i = 0; i < PMS_INDEX_STRIPES; i++) {
-		struct pms_stripe *st = &ix->stripes[i];
-		struct pms_table *t = st->table, *o;
-
-		for (; t; t = o) {
-			o = t->older;
-			free(t);
-		}
-		pthread_mutex_destroy(&st->lock);
-	}
-	free(ix->stripes);
-	ix->stripes = NULL;
+	c->next = sp->claims;
+	sp->claims = c;
+	/* before any entry of the operation is stored (release order) */
+	__atomic_store_n(&sp->nclaims, sp->nclaims + 1, __ATOMIC_SEQ_CST);
 }
 
-/* pms_index_stripe -- the stripe a hash belongs to (top bits) */
-struct pms_stripe *
-pms_index_stripe(struct pms_index *ix, uint64_t hash)
-{
-	return &ix->stripes[hash >> 54];
-}
-
-/* pms_obj_set -- give an entry its UUID and hash, before it is inserted */
+/* pms_index_unclaim -- the operation is over; stripe locked */
 void
-pms_obj_set(struct pms_obj *o, const uint8_t uuid[16], uint64_t hash)
+pms_index_unclaim(struct pms_stripe *sp, struct pms_claim *c)
 {
-	uint64_t w[2];
+	struct pms_claim **p = &sp->claims;
 
-	memcpy(w, uuid, 16);
-	PMS_ST(o->uuid[0], w[0]);
-	PMS_ST(o->uuid[1], w[1]);
-	PMS_ST(o->hash, hash);
+	while (*p && *p != c)
+		p = &(*p)->next;
+	if (*p)
+		*p = c->next;
+	__atomic_store_n(&sp->nclaims, sp->nclaims - 1, __ATOMIC_RELEASE);
 }
 
-/* match -- is o the entry of this UUID? */
-static int
-match(struct pms_obj *o, const uint64_t w[2], uint64_t hash)
+/* pms_index_claimed -- the claim on a UUID, if any; stripe locked */
+struct pms_claim *
+pms_index_claimed(struct pms_stripe *sp, const uint8_t uuid[16])
 {
-	return PMS_LD(o->hash) == hash && PMS_LD(o->uuid[0]) == w[0] &&
-	       PMS_LD(o->uuid[1]) == w[1];
-}
-
-/* next_of -- an entry's successor (acquire: its fields were set first) */
-static struct pms_obj *
-next_of(struct pms_obj *o)
-{
-	return __atomic_load_n(&o->next, __ATOMIC_ACQUIRE);
-}
-
-/* pms_index_find -- the entry of a UUID in a locked stripe, or NULL */
-struct pms_obj *
-pms_index_find(struct pms_stripe *st, const uint8_t uuid[16], uint64_t hash)
-{
-	uint64_t w[2];
-	struct pms_obj *o = st->table->bucket[hash & st->table->mask];
-
-	memcpy(w, uuid, 16);
-	for (; o; o = o->next)
-		if (match(o, w, hash))
-			return o;
+	for (struct pms_claim *c = sp->claims; c; c = c->next)
+		if (memcmp(c->uuid, uuid, 16) == 0)
+			return c;
 	return NULL;
 }
 
-/* write_begin / write_end -- bracket a locked writer's changes */
-static void
-write_begin(struct pms_stripe *st)
+/* ---- lookup ---- */
+
+/*
+ * scan -- the entries of hash h's windows in the segment at seg whose tag
+ * matches, each offered to match; 1 and *loc when one matched
+ */
+static int
+scan(struct pmemstore *ps, uint64_t seg, uint64_t h, pms_index_match_fn match,
+     void *arg, uint64_t *loc)
 {
-	PMS_ST(st->seq, st->seq + 1);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-}
+	struct pms_bucket *b = seg_at(ps, seg);
+	uint64_t tag = PMS_HASH_TAG(h);
 
-static void
-write_end(struct pms_stripe *st)
-{
-	__atomic_store_n(&st->seq, st->seq + 1, __ATOMIC_RELEASE);
-}
+	for (unsigned w = 0; w < 2 * PMS_WINDOW; w++) {
+		struct pms_bucket *k = &b[window(h, w)];
 
-/* grow -- double a locked stripe's table; on failure it just stays denser */
-static void
-grow(struct pms_stripe *st)
-{
-	struct pms_table *old = st->table;
-	struct pms_table *t = table_new((old->mask + 1) * 2);
+		if (w == PMS_WINDOW && PMS_HASH_B2(h) == PMS_HASH_B1(h))
+			break; /* one window: already seen */
+		for (unsigned i = 0; i < PMS_BUCKET_ENTRIES; i++) {
+			uint64_t e = ld(&k->e[i]);
 
-	if (t == NULL)
-		return;
-	for (uint64_t i = 0; i <= old->mask; i++) {
-		struct pms_obj *o = old->bucket[i], *next;
-
-		for (; o; o = next) {
-			uint64_t b = PMS_LD(o->hash) & t->mask;
-
-			next = o->next;
-			__atomic_store_n(&o->next, t->bucket[b],
-					 __ATOMIC_RELEASE);
-			t->bucket[b] = o;
+			if (e == 0 || PMS_ENTRY_TAG(e) != tag)
+				continue;
+			if (match(ps, PMS_ENTRY_LOC(e), arg)) {
+				*loc = PMS_ENTRY_LOC(e);
+				return 1;
+			}
 		}
 	}
-	t->older = old;
-	/* release: a reader that sees t sees its buckets */
-	__atomic_store_n(&st->table, t, __ATOMIC_RELEASE);
-}
-
-/* pms_index_insert -- add an entry to a locked stripe */
-int
-pms_index_insert(struct pms_stripe *st, struct pms_obj *o)
-{
-	struct pms_obj **head;
-
-	write_begin(st);
-	if (st->count >= (st->table->mask + 1) * 2)
-		grow(st);
-	head = &st->table->bucket[PMS_LD(o->hash) & st->table->mask];
-	__atomic_store_n(&o->next, *head, __ATOMIC_RELAXED);
-	__atomic_store_n(head, o, __ATOMIC_RELEASE);
-	st->count++;
-	write_end(st);
 	return 0;
 }
 
-/* pms_index_remove -- unlink an entry from a locked stripe (kept alive) */
-void
-pms_index_remove(struct pms_stripe *st, struct pms_obj *o)
+/*
+ * pms_index_find -- the location of the object of hash h that match
+ * accepts, without a lock: 1 found, 0 not, -1 damage (errno EIO).  A miss
+ * is confirmed against the stripe's seq (a split may have moved the entry
+ * from the segment the directory we read named).
+ */
+int
+pms_index_find(struct pmemstore *ps, uint64_t h, pms_index_match_fn match,
+	       void *arg, uint64_t *loc)
 {
-	struct pms_obj **p =
-		&st->table->bucket[PMS_LD(o->hash) & st->table->mask];
+	struct pms_stripe *sp = pms_index_stripe(&ps->index, h);
 
-	for (; *p; p = &(*p)->next) {
-		if (*p == o) {
-			write_begin(st);
-			__atomic_store_n(p, o->next, __ATOMIC_RELEASE);
-			st->count--;
-			write_end(st);
-			return;
+	for (;;) {
+		uint64_t s = __atomic_load_n(&sp->seq, __ATOMIC_ACQUIRE), seg;
+		uint64_t dw = __atomic_load_n(&ps->index.dir, __ATOMIC_ACQUIRE);
+
+		if (s & 1) {
+			__builtin_ia32_pause();
+			continue;
 		}
+		if (seg_for(ps, dw, h, &seg))
+			return -1;
+		if (scan(ps, seg, h, match, arg, loc))
+			return 1;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&sp->seq, __ATOMIC_RELAXED) == s)
+			return 0;
 	}
 }
 
-/* read_begin -- the stripe's sequence once no writer is at work */
-static uint64_t
-read_begin(struct pms_stripe *st)
-{
-	uint64_t s;
-
-	while ((s = __atomic_load_n(&st->seq, __ATOMIC_ACQUIRE)) & 1)
-		__builtin_ia32_pause();
-	return s;
-}
-
-/* read_valid -- did nothing change since read_begin returned s? */
+/* match_loc -- pms_index_has's match: the entry names loc */
 static int
-read_valid(struct pms_stripe *st, uint64_t s)
+match_loc(struct pmemstore *ps, uint64_t loc, void *arg)
 {
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	return PMS_LD(st->seq) == s;
+	(void)ps;
+	return loc == *(uint64_t *)arg;
+}
+
+/* pms_index_has -- is there an entry of hash h naming loc? 1, 0, -1 */
+int
+pms_index_has(struct pmemstore *ps, uint64_t h, uint64_t loc)
+{
+	uint64_t found;
+
+	return pms_index_find(ps, h, match_loc, &loc, &found);
+}
+
+/* ---- insert and remove (stripe locked) ---- */
+
+static int split(struct pmemstore *ps, uint64_t h);
+
+/*
+ * pms_index_insert -- store the entry of hash h naming loc, in the emptier
+ * of its two windows, and flush its line (no fence: the caller's commit
+ * fence makes it durable).  An identical entry already there (a stale one
+ * a crash left) is taken as it is, so that no location has two entries of
+ * one tag in a window.  Full windows: the segment splits, with the stripe
+ * lock let go meanwhile (the caller's claim keeps the UUID its own).
+ */
+int
+pms_index_insert(struct pmemstore *ps, struct pms_stripe *sp, uint64_t h,
+		 uint64_t loc)
+{
+	uint64_t e = PMS_ENTRY(h, loc), seg;
+
+	for (;;) {
+		uint64_t dw = __atomic_load_n(&ps->index.dir, __ATOMIC_ACQUIRE);
+		struct pms_bucket *b;
+		uint64_t *free[2] = {NULL, NULL};
+		unsigned nfree[2] = {0, 0};
+
+		if (seg_for(ps, dw, h, &seg))
+			return -1;
+		b = seg_at(ps, seg);
+		for (unsigned w = 0; w < 2 * PMS_WINDOW; w++) {
+			struct pms_bucket *k = &b[window(h, w)];
+
+			for (unsigned i = 0; i < PMS_BUCKET_ENTRIES; i++) {
+				uint64_t v = ld(&k->e[i]);
+
+				if (v == e)
+					return pms_flush(ps, &k->e[i], 8);
+				if (v != 0)
+					continue;
+				if (free[w / PMS_WINDOW] == NULL)
+					free[w / PMS_WINDOW] = &k->e[i];
+				nfree[w / PMS_WINDOW]++;
+			}
+		}
+		/* the emptier window: inserts balance the two choices */
+		uint64_t *slot = nfree[1] > nfree[0] ? free[1] : free[0];
+		uint64_t zero = 0;
+
+		if (slot && __atomic_compare_exchange_n(slot, &zero, e, 0,
+							__ATOMIC_SEQ_CST,
+							__ATOMIC_RELAXED))
+			return PMS_PLANTED(INDEX_NOFLUSH) ? 0
+							  : pms_flush(ps, slot, 8);
+		if (slot)
+			continue; /* another stripe's insert took it */
+		pthread_mutex_unlock(&sp->lock);
+		int ret = split(ps, h);
+
+		pthread_mutex_lock(&sp->lock);
+		if (ret)
+			return -1;
+	}
 }
 
 /*
- * view_of -- copy the fields a lookup returns.  The state first, with
- * acquire: an allocation fills the other fields while its entry is PENDING
- * (outside the sequence count) and then stores LIVE with release, so
- * fields read after a LIVE are the published ones.
+ * pms_index_remove -- zero every entry of hash h naming loc, and flush
+ * their lines (the caller's fence makes it durable); 0 or -1
  */
+int
+pms_index_remove(struct pmemstore *ps, uint64_t h, uint64_t loc)
+{
+	uint64_t e = PMS_ENTRY(h, loc), seg;
+	uint64_t dw = __atomic_load_n(&ps->index.dir, __ATOMIC_ACQUIRE);
+	struct pms_bucket *b;
+
+	if (seg_for(ps, dw, h, &seg))
+		return -1;
+	b = seg_at(ps, seg);
+	for (unsigned w = 0; w < 2 * PMS_WINDOW; w++) {
+		struct pms_bucket *k = &b[window(h, w)];
+
+		for (unsigned i = 0; i < PMS_BUCKET_ENTRIES; i++) {
+			if (ld(&k->e[i]) != e)
+				continue;
+			st(&k->e[i], 0);
+			if (pms_flush(ps, &k->e[i], 8))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- growth ---- */
+
+/* log_check -- the split log's checksum */
+static uint64_t
+log_check(const struct pms_split_log *l)
+{
+	return XXH64(l, offsetof(struct pms_split_log, check), PMS_SPLIT_SEED);
+}
+
+/* seg_meta -- depth and prefix of a segment, from its descriptor */
+static int
+seg_meta(struct pmemstore *ps, uint64_t seg, unsigned *depth,
+	 uint64_t *prefix)
+{
+	uint64_t w0 = ps->desc[seg].w0, w1 = ps->desc[seg].w1;
+
+	*depth = PMS_SEG_DEPTH(w1);
+	*prefix = PMS_SEG_PREFIX(w1);
+	if (w0 != PMS_DESC_INDEX_W0(PMS_INDEX_SEG, 0) ||
+	    *depth > PMS_DIR_MAX_DEPTH ||
+	    (*depth < 64 && (*prefix >> *depth) != 0))
+		return pms_err(EIO,
+			       "pool %s: index segment at page %llu has a "
+			       "malformed descriptor; run pmemstore_check",
+			       ps->path, (unsigned long long)seg);
+	return 0;
+}
+
+/*
+ * entry_hash -- the top bits of an entry's hash: from its tag when the
+ * depth needs fewer than PMS_TAG_BITS of them, else from the object's UUID
+ * (pms_obj_rehash); -1 for an entry whose object does not verify
+ */
+static int
+entry_hash(struct pmemstore *ps, uint64_t e, unsigned depth, uint64_t *h)
+{
+	if (depth < PMS_TAG_BITS) {
+		*h = PMS_ENTRY_TAG(e) << (64 - PMS_TAG_BITS);
+		return 0;
+	}
+	if (pms_obj_rehash(ps, PMS_ENTRY_LOC(e), h) ||
+	    PMS_HASH_TAG(*h) != PMS_ENTRY_TAG(e))
+		return -1;
+	return 0;
+}
+
+/* lock_range -- lock (or unlock) the stripes of a hash prefix */
 static void
-view_of(struct pms_obj *o, struct pms_objview *v)
+lock_range(struct pmemstore *ps, unsigned depth, uint64_t prefix, int lock)
 {
-	v->state = __atomic_load_n(&o->state, __ATOMIC_ACQUIRE);
-	if (v->state == PMS_OBJ_PENDING)
-		return;
-	v->size = PMS_LD(o->size);
-	v->page = PMS_LD(o->page);
-	v->npages = PMS_LD(o->npages);
-	v->slot = PMS_LD(o->slot);
-	v->cls = PMS_LD(o->cls);
-}
+	uint64_t lo, n;
 
-/*
- * pms_index_lookup -- a consistent view of a UUID's entry without the
- * lock: 1 found, 0 not.  A chain being changed under the reader (entries
- * reused, a table replaced) is noticed by the sequence, checked every
- * READ_STEPS links so that a reader never walks in a circle; a reader that
- * keeps losing to writers takes the lock, so it always finishes.
- */
-int
-pms_index_lookup(struct pms_stripe *st, const uint8_t uuid[16], uint64_t hash,
-		 struct pms_objview *v)
-{
-	uint64_t w[2];
-
-	memcpy(w, uuid, 16);
-	for (int tries = 0; tries < 64; tries++) {
-		uint64_t s = read_begin(st);
-		struct pms_table *t =
-			__atomic_load_n(&st->table, __ATOMIC_ACQUIRE);
-		struct pms_obj *o = __atomic_load_n(
-			&t->bucket[hash & PMS_LD(t->mask)], __ATOMIC_ACQUIRE);
-		unsigned steps = 0;
-		int found = 0;
-
-		for (; o; o = next_of(o)) {
-			if (match(o, w, hash)) {
-				view_of(o, v);
-				found = 1;
-				break;
-			}
-			if (++steps % READ_STEPS == 0 && !read_valid(st, s))
-				break;
-		}
-		if (read_valid(st, s))
-			return found;
+	if (depth >= ALL_STRIPES_BITS) {
+		lo = prefix >> (depth - ALL_STRIPES_BITS);
+		n = 1;
+	} else {
+		lo = prefix << (ALL_STRIPES_BITS - depth);
+		n = 1ULL << (ALL_STRIPES_BITS - depth);
 	}
-	/* writers keep changing this stripe: read it under the lock */
-	struct pms_obj *o;
+	for (uint64_t i = 0; i < n; i++) {
+		struct pms_stripe *sp = &ps->index.stripes[lo + i];
 
-	pthread_mutex_lock(&st->lock);
-	o = pms_index_find(st, uuid, hash);
-	if (o)
-		view_of(o, v);
-	pthread_mutex_unlock(&st->lock);
-	return o != NULL;
-}
-
-/*
- * pms_index_snapshot -- call fn for every entry of a stripe, as one
- * consistent snapshot taken without the lock: when a writer intervenes,
- * restart(arg) drops what fn collected and the walk starts over.  After a
- * few failed tries the lock is taken, so a busy stripe still finishes.
- * fn must only copy; it returns nonzero to stop (out of memory).
- */
-int
-pms_index_snapshot(struct pms_stripe *st,
-		   int (*fn)(struct pms_obj *o, void *arg), void *arg,
-		   void (*restart)(void *arg))
-{
-	for (int tries = 0;; tries++) {
-		int locked = tries >= 8, ret = 0;
-		uint64_t s = 0;
-
-		if (locked)
-			pthread_mutex_lock(&st->lock);
+		if (lock)
+			pthread_mutex_lock(&sp->lock);
 		else
-			s = read_begin(st);
-		struct pms_table *t =
-			__atomic_load_n(&st->table, __ATOMIC_ACQUIRE);
-		uint64_t n = PMS_LD(t->mask) + 1, steps = 0;
+			pthread_mutex_unlock(&sp->lock);
+	}
+}
 
-		for (uint64_t b = 0; b < n && ret == 0; b++) {
-			struct pms_obj *o = __atomic_load_n(&t->bucket[b],
-							    __ATOMIC_ACQUIRE);
+/* seq_range -- bump the seq of the stripes of a hash prefix */
+static void
+seq_range(struct pmemstore *ps, unsigned depth, uint64_t prefix)
+{
+	uint64_t lo, n;
 
-			for (; o && ret == 0; o = next_of(o)) {
-				ret = fn(o, arg);
-				if (!locked && ++steps % READ_STEPS == 0 &&
-				    !read_valid(st, s))
-					ret = -2;
+	if (depth >= ALL_STRIPES_BITS) {
+		lo = prefix >> (depth - ALL_STRIPES_BITS);
+		n = 1;
+	} else {
+		lo = prefix << (ALL_STRIPES_BITS - depth);
+		n = 1ULL << (ALL_STRIPES_BITS - depth);
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		struct pms_stripe *sp = &ps->index.stripes[lo + i];
+
+		__atomic_store_n(&sp->seq, sp->seq + 1, __ATOMIC_RELEASE);
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* set_index_desc -- descriptors of an index structure of n pages */
+static void
+set_index_desc(struct pmemstore *ps, uint64_t first, uint64_t n,
+	       unsigned kind, uint64_t w1)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		__atomic_store_n(&ps->desc[first + i].w1, i ? 0 : w1,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&ps->desc[first + i].w0,
+				 PMS_DESC_INDEX_W0(kind, i), __ATOMIC_RELAXED);
+	}
+}
+
+/*
+ * apply_split -- step 2 and 3 of a split whose log is durable: the twin's
+ * descriptors, the segment's new depth, the directory words of the upper
+ * half (flushed, fence); then the moved and foreign entries out of the
+ * segment (flushed; durable with a later fence: until then they are
+ * copies no lookup reaches).  Idempotent: open redoes it from the log.
+ */
+static int
+apply_split(struct pmemstore *ps, uint64_t seg, uint64_t twin, unsigned depth,
+	    uint64_t prefix)
+{
+	uint64_t dw = ps->index.dir, *dir = words(ps, dw);
+	unsigned g = PMS_DIR_DEPTH(dw);
+	uint64_t lo = prefix << (g - depth), half = 1ULL << (g - depth - 1);
+	struct pms_bucket *b = seg_at(ps, seg);
+
+	set_index_desc(ps, twin, PMS_SEG_PAGES, PMS_INDEX_SEG,
+		       PMS_SEG_W1(depth + 1, prefix << 1 | 1));
+	__atomic_store_n(&ps->desc[seg].w1, PMS_SEG_W1(depth + 1, prefix << 1),
+			 __ATOMIC_RELAXED);
+	for (uint64_t i = 0; i < half; i++)
+		st(&dir[lo + half + i], twin);
+	if (pms_flush(ps, &ps->desc[twin],
+		      PMS_SEG_PAGES * sizeof(struct pms_desc)) ||
+	    pms_flush(ps, &ps->desc[seg], sizeof(struct pms_desc)) ||
+	    pms_flush(ps, &dir[lo + half], half * sizeof(uint64_t)))
+		return -1;
+	if (!PMS_PLANTED(SPLIT_EARLY))
+		pms_drain(ps); /* the twin is reachable: the split happened */
+
+	/* lookups that miss from here on retry (the seq moved) */
+	seq_range(ps, depth, prefix);
+	for (unsigned k = 0; k < PMS_SEG_BUCKETS; k++) {
+		int dirty = 0;
+
+		for (unsigned i = 0; i < PMS_BUCKET_ENTRIES; i++) {
+			uint64_t e = b[k].e[i], h;
+
+			if (e == 0)
+				continue;
+			if (entry_hash(ps, e, depth, &h) == 0 &&
+			    (depth == 0 || h >> (64 - depth) == prefix) &&
+			    ((h >> (63 - depth)) & 1) == 0)
+				continue; /* stays */
+			st(&b[k].e[i], 0);
+			dirty = 1;
+		}
+		if (dirty && pms_flush(ps, &b[k], sizeof(b[k])))
+			return -1;
+	}
+	seq_range(ps, depth, prefix);
+	return 0;
+}
+
+/*
+ * dir_double -- a directory of depth g + 1 (split lock held): the new
+ * directory written and fenced, then its word stored into both superblock
+ * pages and fenced.  A crash before the second fence leaves a copy of the
+ * old word, whose directory is whole (it is freed only at close), and an
+ * orphan directory that open frees; an open takes the deeper valid copy.
+ */
+static int
+dir_double(struct pmemstore *ps)
+{
+	uint64_t dw = ps->index.dir, *old = words(ps, dw), first, *nw;
+	unsigned g = PMS_DIR_DEPTH(dw);
+	uint64_t n = dir_pages(g + 1), nword = 1ULL << (g + 1);
+	struct pms_oldir *v;
+
+	if (g + 1 > PMS_DIR_MAX_DEPTH)
+		return pms_err(ENOSPC, "pool %s: the index is full", ps->path);
+	v = realloc(ps->index.old, (ps->index.nold + 1) * sizeof(*v));
+	if (v == NULL)
+		return pms_err(ENOMEM, "out of memory");
+	ps->index.old = v;
+	if (pms_pages_alloc(ps, n, 1, &first))
+		return -1;
+	nw = words(ps, PMS_DIR_WORD(first, g + 1));
+	for (uint64_t i = 0; i < nword; i++)
+		st(&nw[i], old[i >> 1]);
+	set_index_desc(ps, first, n, PMS_INDEX_DIR, n);
+	if (pms_flush(ps, nw, nword * sizeof(uint64_t)) ||
+	    pms_flush(ps, &ps->desc[first], n * sizeof(struct pms_desc)))
+		return -1;
+	if (!PMS_PLANTED(DIR_EARLY))
+		pms_drain(ps); /* the new directory is whole before it is named */
+	for (int c = 0; c < 2; c++) {
+		st(&ps->sbp[c]->dir, PMS_DIR_WORD(first, g + 1));
+		if (pms_flush(ps, &ps->sbp[c]->dir, 8))
+			return -1;
+	}
+	pms_drain(ps); /* the pool's index has the new directory */
+	v[ps->index.nold].page = PMS_DIR_PAGE(dw);
+	v[ps->index.nold].npages = dir_pages(g);
+	ps->index.nold++;
+	__atomic_store_n(&ps->index.dir, PMS_DIR_WORD(first, g + 1),
+			 __ATOMIC_RELEASE);
+	__atomic_fetch_add(&ps->index.pages, n, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/*
+ * split -- split the segment hash h falls in (its windows were full).
+ * Commit protocol, three fences:
+ *   1. the twin segment: the entries whose next hash bit is 1, in the
+ *      same buckets; flushed, fence (its descriptors still say FREE, so a
+ *      crash here leaves free pages);
+ *   2. the split log (seg, twin, depth, check); flushed, fence -- the
+ *      split is decided: an open redoes step 3 from the log;
+ *   3. apply_split: the twin's descriptors, the segment's depth and the
+ *      directory's upper half; fence; then the moved entries out of the
+ *      segment and the log invalidated, durable with a later fence.
+ */
+static int
+split(struct pmemstore *ps, uint64_t h)
+{
+	struct pms_split_log *log = &ps->sbp[0]->split;
+	uint64_t seg, prefix, twin, dw;
+	unsigned depth;
+	int ret = -1;
+
+	pthread_mutex_lock(&ps->index.split_lock);
+	dw = ps->index.dir;
+	if (seg_for(ps, dw, h, &seg) || seg_meta(ps, seg, &depth, &prefix))
+		goto out_unlocked;
+	lock_range(ps, depth, prefix, 1);
+	if (depth == PMS_DIR_DEPTH(dw) && dir_double(ps))
+		goto out;
+	if (pms_pages_alloc(ps, PMS_SEG_PAGES, PMS_SEG_PAGES, &twin))
+		goto out;
+
+	struct pms_bucket *b = seg_at(ps, seg), *t = seg_at(ps, twin);
+
+	for (unsigned k = 0; k < PMS_SEG_BUCKETS; k++) {
+		for (unsigned i = 0; i < PMS_BUCKET_ENTRIES; i++) {
+			uint64_t e = b[k].e[i], eh;
+			int up = e != 0 && entry_hash(ps, e, depth, &eh) == 0 &&
+				 (depth == 0 || eh >> (64 - depth) == prefix) &&
+				 ((eh >> (63 - depth)) & 1);
+
+			st(&t[k].e[i], up ? e : 0);
+		}
+	}
+	if (pms_flush(ps, t, PMS_SEG_PAGES * PMS_PAGE_SIZE)) {
+		pms_pages_free(ps, twin, PMS_SEG_PAGES);
+		goto out;
+	}
+	if (!PMS_PLANTED(TWIN_NOFENCE))
+		pms_drain(ps); /* the twin is whole before the log names it */
+	st(&log->seg, seg);
+	st(&log->twin, twin);
+	st(&log->depth, depth);
+	st(&log->check, log_check(log));
+	if (pms_flush(ps, log, sizeof(*log)))
+		goto out;
+	pms_drain(ps); /* decided: open finishes the split from the log */
+	if (apply_split(ps, seg, twin, depth, prefix))
+		goto out;
+	st(&log->check, 0);
+	if (pms_flush(ps, &log->check, 8))
+		goto out;
+	__atomic_fetch_add(&ps->index.pages, PMS_SEG_PAGES, __ATOMIC_RELAXED);
+	ret = 0;
+out:
+	if (ret && errno == EIO)
+		__atomic_store_n(&ps->broken, 1, __ATOMIC_RELEASE);
+	lock_range(ps, depth, prefix, 0);
+out_unlocked:
+	pthread_mutex_unlock(&ps->index.split_lock);
+	return ret;
+}
+
+/* ---- create, open, close ---- */
+
+/*
+ * pms_index_format -- a new pool's index: one segment at page seg (depth
+ * 0) and a one-page directory at dirpage, zeroed and flushed, the
+ * directory word in both superblock pages, flushed; the superblock's
+ * fence in format() makes it all durable with the pool
+ */
+int
+pms_index_format(struct pmemstore *ps, uint64_t seg, uint64_t dirpage)
+{
+	uint64_t *dir = (uint64_t *)pms_page_addr(ps, dirpage);
+
+	if (pms_memset_nodrain(ps, seg_at(ps, seg), 0,
+			       PMS_SEG_PAGES * PMS_PAGE_SIZE) ||
+	    pms_memset_nodrain(ps, dir, 0, PMS_PAGE_SIZE))
+		return -1;
+	st(&dir[0], seg);
+	set_index_desc(ps, seg, PMS_SEG_PAGES, PMS_INDEX_SEG, PMS_SEG_W1(0, 0));
+	set_index_desc(ps, dirpage, 1, PMS_INDEX_DIR, 1);
+	if (pms_flush(ps, dir, 8) ||
+	    pms_flush(ps, &ps->desc[seg],
+		      PMS_SEG_PAGES * sizeof(struct pms_desc)) ||
+	    pms_flush(ps, &ps->desc[dirpage], sizeof(struct pms_desc)))
+		return -1;
+	for (int c = 0; c < 2; c++) {
+		st(&ps->sbp[c]->dir, PMS_DIR_WORD(dirpage, 0));
+		if (pms_flush(ps, &ps->sbp[c]->dir, 8))
+			return -1;
+	}
+	ps->index.dir = PMS_DIR_WORD(dirpage, 0);
+	return 0;
+}
+
+/* dir_sane -- does a directory word name a directory? (bounds, kind) */
+static int
+dir_sane(struct pmemstore *ps, uint64_t dw)
+{
+	uint64_t p = PMS_DIR_PAGE(dw), n;
+	unsigned g = PMS_DIR_DEPTH(dw);
+
+	if (g > PMS_DIR_MAX_DEPTH)
+		return 0;
+	n = dir_pages(g);
+	if (p >= ps->pages.hwm || n > ps->pages.hwm - p)
+		return 0;
+	return ps->desc[p].w0 == PMS_DESC_INDEX_W0(PMS_INDEX_DIR, 0) &&
+	       ps->desc[p].w1 == n;
+}
+
+/*
+ * pms_index_open -- find the directory (the deeper sane copy of the word)
+ * and finish a split the log says was decided (not when read-only: the
+ * directory then still names the segment, which holds every entry)
+ */
+int
+pms_index_open(struct pmemstore *ps)
+{
+	uint64_t d0 = ps->sbp[0]->dir, d1 = ps->sbp[1]->dir, dw;
+	int s0 = dir_sane(ps, d0), s1 = dir_sane(ps, d1);
+	struct pms_split_log *log = &ps->sbp[0]->split;
+
+	if (!s0 && !s1)
+		return pms_err(EIO,
+			       "pool %s: the index directory word is damaged "
+			       "in both superblock pages; run pmemstore_check "
+			       "(REPAIR rebuilds the index)",
+			       ps->path);
+	if (s0 && s1)
+		dw = PMS_DIR_DEPTH(d1) > PMS_DIR_DEPTH(d0) ? d1 : d0;
+	else
+		dw = s0 ? d0 : d1;
+	ps->index.dir = dw;
+	if (ps->rdonly)
+		return 0;
+	/* the other copy: a doubling cut short, or damage */
+	for (int c = 0; c < 2; c++) {
+		if (ps->sbp[c]->dir == dw)
+			continue;
+		st(&ps->sbp[c]->dir, dw);
+		if (pms_flush(ps, &ps->sbp[c]->dir, 8))
+			return -1;
+		pms_drain(ps);
+	}
+	if (log->check != 0 && log->check == log_check(log)) {
+		uint64_t seg = log->seg, twin = log->twin, prefix, w1;
+		unsigned depth = (unsigned)log->depth, g = PMS_DIR_DEPTH(dw);
+
+		w1 = ps->desc[seg].w1;
+		prefix = PMS_SEG_PREFIX(w1);
+		if (PMS_SEG_DEPTH(w1) == depth + 1)
+			prefix >>= 1; /* step 3 had landed for the segment */
+		if (!seg_ok(ps, seg) || !seg_ok(ps, twin) || depth >= g ||
+		    seg >= ps->pages.hwm || twin >= ps->pages.hwm ||
+		    (prefix >> depth) != 0)
+			return pms_err(EIO,
+				       "pool %s: the index split log is out of "
+				       "bounds; run pmemstore_check",
+				       ps->path);
+		if (apply_split(ps, seg, twin, depth, prefix))
+			return -1;
+		st(&log->check, 0);
+		if (pms_flush(ps, &log->check, 8))
+			return -1;
+		pms_drain(ps); /* the split is finished */
+	} else if (log->check != 0) {
+		/* torn before its fence: the split never happened */
+		st(&log->check, 0);
+		if (pms_flush(ps, &log->check, 8))
+			return -1;
+		pms_drain(ps);
+	}
+	return 0;
+}
+
+/*
+ * pms_index_close -- free the directories doublings superseded (no lookup
+ * runs any more): descriptors zeroed, flushed; the caller fences
+ */
+int
+pms_index_close(struct pmemstore *ps)
+{
+	for (size_t i = 0; i < ps->index.nold; i++) {
+		struct pms_oldir *o = &ps->index.old[i];
+
+		for (uint64_t p = o->page; p < o->page + o->npages; p++) {
+			st(&ps->desc[p].w0, 0);
+			st(&ps->desc[p].w1, 0);
+		}
+		if (pms_flush(ps, &ps->desc[o->page],
+			      o->npages * sizeof(struct pms_desc)))
+			return -1;
+	}
+	ps->index.nold = 0;
+	return 0;
+}
+
+/* pms_index_init -- volatile state of an index */
+int
+pms_index_init(struct pms_index *ix)
+{
+	memset(ix, 0, sizeof(*ix));
+	ix->stripes = aligned_alloc(64, PMS_INDEX_STRIPES * sizeof(*ix->stripes));
+	if (ix->stripes == NULL)
+		return pms_err(ENOMEM, "out of memory");
+	memset(ix->stripes, 0, PMS_INDEX_STRIPES * sizeof(*ix->stripes));
+	for (unsigned i = 0; i < PMS_INDEX_STRIPES; i++)
+		pthread_mutex_init(&ix->stripes[i].lock, NULL);
+	pthread_mutex_init(&ix->split_lock, NULL);
+	return 0;
+}
+
+/* pms_index_fini -- free it */
+void
+pms_index_fini(struct pms_index *ix)
+{
+	if (ix->stripes) {
+		for (unsigned i = 0; i < PMS_INDEX_STRIPES; i++)
+			pthread_mutex_destroy(&ix->stripes[i].lock);
+		free(ix->stripes);
+		pthread_mutex_destroy(&ix->split_lock);
+	}
+	free(ix->old);
+	memset(ix, 0, sizeof(*ix));
+}
+
+/* ---- walk ---- */
+
+/*
+ * pms_index_walk -- every entry of every segment, segment by segment in
+ * hash order.  Each segment is copied under the split lock with the hash
+ * range it covers; fn sees only entries of that range (a split leaves
+ * copies behind until its clean-up lands), so each entry is offered once
+ * however the index grows meanwhile.
+ */
+int
+pms_index_walk(struct pmemstore *ps,
+	       int (*fn)(struct pmemstore *ps, uint64_t entry, unsigned bucket,
+			 void *arg),
+	       void *arg)
+{
+	struct pms_bucket *copy = malloc(PMS_SEG_PAGES * PMS_PAGE_SIZE);
+	uint64_t cursor = 0;
+	int ret = 0;
+
+	if (copy == NULL)
+		return pms_err(ENOMEM, "out of memory");
+	for (;;) {
+		uint64_t seg, prefix, dw;
+		unsigned depth;
+
+		pthread_mutex_lock(&ps->index.split_lock);
+		dw = ps->index.dir;
+		if (seg_for(ps, dw, cursor, &seg) ||
+		    seg_meta(ps, seg, &depth, &prefix)) {
+			pthread_mutex_unlock(&ps->index.split_lock);
+			ret = -1;
+			break;
+		}
+		memcpy(copy, seg_at(ps, seg), PMS_SEG_PAGES * PMS_PAGE_SIZE);
+		pthread_mutex_unlock(&ps->index.split_lock);
+		for (unsigned k = 0; k < PMS_SEG_BUCKETS && !ret; k++) {
+			for (unsigned i = 0; i < PMS_BUCKET_ENTRIES && !ret;
+			     i++) {
+				uint64_t e = copy[k].e[i], h;
+
+				if (e == 0)
+					continue;
+				if (depth && (entry_hash(ps, e, depth, &h) ||
+					      h >> (64 - depth) != prefix))
+					continue; /* a split's leftover */
+				ret = fn(ps, e, k, arg);
 			}
 		}
-		if (locked) {
-			pthread_mutex_unlock(&st->lock);
-			return ret;
-		}
-		if (ret != -2 && read_valid(st, s))
-			return ret;
-		restart(arg);
+		if (ret || depth == 0)
+			break;
+		/* the next segment's range starts after this one's */
+		if (prefix + 1 == (1ULL << depth) && depth < 64)
+			break;
+		cursor = (prefix + 1) << (64 - depth);
 	}
+	free(copy);
+	return ret;
 }

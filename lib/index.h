@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * index.h -- the volatile UUID -> object index
+ * index.h -- the UUID index on media (extendible hashing, layout.h) and
+ * the volatile claims that keep two threads off one UUID
  */
 #ifndef PMS_INDEX_H
 #define PMS_INDEX_H 1
@@ -8,81 +9,99 @@
 #include <pthread.h>
 #include <stdint.h>
 
-struct pms_slab;
-
-enum pms_obj_state {
-	PMS_OBJ_PENDING = 0, /* being allocated: not visible yet */
-	PMS_OBJ_LIVE = 1,
-	PMS_OBJ_FREEING = 2, /* being freed: still live until freed */
-};
-
-/* relaxed atomic access to index entries, which lock-free readers read */
-#define PMS_LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define PMS_ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-
-/*
- * pms_obj -- where a live object is.  Entries are type-stable: once
- * allocated they stay index entries until the pool is closed (heap.c), so
- * a lock-free reader that follows a stale pointer reads an entry, never
- * freed memory, and its stripe's sequence tells it to retry.  Every field
- * is read and written with PMS_LD / PMS_ST.
- */
-struct pms_obj {
-	uint64_t uuid[2];
-	uint64_t hash;
-	uint64_t size;
-	uint64_t page;	       /* slab page, or first page of the run */
-	uint64_t npages;       /* 0 for a small object */
-	struct pms_slab *slab; /* small: its slab; large: its record's */
-	uint32_t slot;	       /* small: its slot; large: its record's */
-	uint32_t cls;	       /* small: its class */
-	uint32_t state;
-	struct pms_obj *next;
-};
-
-/* pms_objview -- a consistent copy of an entry, read without a lock */
-struct pms_objview {
-	uint64_t size;
-	uint64_t page;
-	uint64_t npages;
-	uint32_t slot;
-	uint32_t cls;
-	uint32_t state;
-};
-
 #define PMS_INDEX_STRIPES 1024
+#define PMS_STRIPE_SHIFT 54 /* stripe = top 10 bits of the hash */
 
-struct pms_table;
+enum pms_claim_kind {
+	PMS_CLAIM_ALLOC = 1, /* being allocated: lookups do not see it yet */
+	PMS_CLAIM_FREE = 2,  /* being freed: lookups still see it, here */
+};
 
 /*
- * pms_stripe -- a chained hash table under a writers' lock and a sequence
- * count: writers (insert, remove, grow) make seq odd while they change the
- * chains; a reader retries when seq was odd or changed.  Readers write
- * nothing.
+ * pms_claim -- one allocation or free in flight, on its stripe's list
+ * while it runs: a second allocation or free of the UUID fails, and a
+ * lookup that meets it answers from it (see pms_index_get)
+ */
+struct pms_claim {
+	uint64_t uuid[2];
+	uint64_t loc;  /* FREE: where the object is (its entry) */
+	uint64_t size; /* FREE: its size, */
+	uint64_t page; /* its data's first page, */
+	uint64_t npages; /* its run's pages (0: small) */
+	unsigned cls;	 /* and its class */
+	unsigned kind;
+	struct pms_claim *next;
+};
+
+/*
+ * pms_stripe -- writers' lock of the UUIDs whose hash has one top 10-bit
+ * value: inserts and removals of entries, and the claims, are made under
+ * it.  seq is odd while a split takes entries out of a segment of the
+ * stripe's range: a lookup that found nothing while seq moved retries.
+ * nclaims != 0 sends a lookup to the claims.  Lookups write nothing.
  */
 struct pms_stripe {
 	pthread_mutex_t lock;
 	uint64_t seq;
-	struct pms_table *table;
-	uint64_t count;
+	uint64_t nclaims;
+	struct pms_claim *claims;
 } __attribute__((aligned(64)));
+
+struct pms_oldir {
+	uint64_t page, npages;
+};
 
 struct pms_index {
 	struct pms_stripe *stripes;
+	pthread_mutex_t split_lock; /* one split or doubling at a time */
+	uint64_t dir;		    /* PMS_DIR_WORD in use (atomic) */
+	uint64_t pages;		    /* pages of segments and directories */
+	struct pms_oldir *old;	    /* superseded directories (close frees) */
+	size_t nold;
 };
+
+struct pmemstore;
+
+/*
+ * pms_index_match -- does the object at loc have the UUID the caller looks
+ * for?  1 yes, 0 no; given by object.c, which knows what an object is
+ */
+typedef int (*pms_index_match_fn)(struct pmemstore *ps, uint64_t loc,
+				  void *arg);
 
 int pms_index_init(struct pms_index *ix);
 void pms_index_fini(struct pms_index *ix);
-struct pms_stripe *pms_index_stripe(struct pms_index *ix, uint64_t hash);
-struct pms_obj *pms_index_find(struct pms_stripe *st, const uint8_t uuid[16],
-			       uint64_t hash);
-int pms_index_insert(struct pms_stripe *st, struct pms_obj *o);
-void pms_index_remove(struct pms_stripe *st, struct pms_obj *o);
-int pms_index_lookup(struct pms_stripe *st, const uint8_t uuid[16],
-		     uint64_t hash, struct pms_objview *v);
-void pms_obj_set(struct pms_obj *o, const uint8_t uuid[16], uint64_t hash);
-int pms_index_snapshot(struct pms_stripe *st,
-		       int (*fn)(struct pms_obj *o, void *arg), void *arg,
-		       void (*restart)(void *arg));
+int pms_index_format(struct pmemstore *ps, uint64_t seg, uint64_t dirpage);
+int pms_index_open(struct pmemstore *ps);
+int pms_index_close(struct pmemstore *ps);
+
+/* pms_index_stripe -- the stripe of a hash */
+static inline struct pms_stripe *
+pms_index_stripe(struct pms_index *ix, uint64_t hash)
+{
+	return &ix->stripes[hash >> PMS_STRIPE_SHIFT];
+}
+
+int pms_index_find(struct pmemstore *ps, uint64_t hash,
+		   pms_index_match_fn match, void *arg, uint64_t *loc);
+int pms_index_insert(struct pmemstore *ps, struct pms_stripe *st,
+		     uint64_t hash, uint64_t loc);
+int pms_index_remove(struct pmemstore *ps, uint64_t hash, uint64_t loc);
+int pms_index_has(struct pmemstore *ps, uint64_t hash, uint64_t loc);
+
+void pms_index_claim(struct pms_stripe *st, struct pms_claim *c);
+void pms_index_unclaim(struct pms_stripe *st, struct pms_claim *c);
+struct pms_claim *pms_index_claimed(struct pms_stripe *st,
+				    const uint8_t uuid[16]);
+
+/*
+ * pms_index_walk -- call fn(loc, hash tag, bucket, arg) for every entry,
+ * a segment at a time (each copied under the split lock, so fn may call
+ * into the pool); fn returns nonzero to stop, which walk returns
+ */
+int pms_index_walk(struct pmemstore *ps,
+		   int (*fn)(struct pmemstore *ps, uint64_t entry,
+			     unsigned bucket, void *arg),
+		   void *arg);
 
 #endif /* PMS_INDEX_H */

@@ -8,6 +8,8 @@
  * it does not know.  docs/format.md explains the commit protocols.
  *
  * Pool = [ superblock A | superblock B | descriptors | pad | data pages ]
+ * and, in data pages taken as it grows, the UUID index (segments and a
+ * directory, below).
  *
  *   offset 0      superblock page A (4 KiB)
  *   offset 4096   superblock page B (4 KiB), an identical copy
@@ -24,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PMS_FORMAT_VERSION 1
+#define PMS_FORMAT_VERSION 2
 #define PMS_MAGIC "PMSTORE" /* 7 characters and a NUL: 8 bytes */
 
 #define PMS_PAGE_SIZE 4096ULL
@@ -62,17 +64,69 @@ struct pms_super {
 #define PMS_SB_SEED 0x706d656d73746f72ULL /* "pmemstor" */
 
 /*
- * struct pms_super_page -- one 4 KiB superblock page.  hwm, in its own
- * cache line and outside the checksum, is the high-water mark: no
- * descriptor at index >= hwm has ever been written since the pool was
- * created, so an open reads descriptors [0, hwm) only.  It only grows;
- * an open takes the larger of the two copies, clamped to npages.
+ * struct pms_clean -- what a clean close leaves: the object and byte
+ * counts, so that an open after it needs no scan, under a checksum that
+ * is also the "clean" flag.  A read-write open zeroes check (one 8-byte
+ * store, fenced) before it changes anything; close writes the counts and
+ * check last.  check != XXH64(seed PMS_CLEAN_SEED) of the 24 bytes
+ * before it: the pool was not closed cleanly (a crash, or an open still
+ * in use), and the counts and slab bitmaps are hints (docs/format.md).
+ */
+struct pms_clean {
+	uint64_t objects;
+	uint64_t bytes;
+	uint64_t gen; /* clean closes so far, informational */
+	uint64_t check;
+};
+
+#define PMS_CLEAN_SEED 0x636c65616e636c6fULL /* "cleanclo" */
+
+/*
+ * struct pms_split_log -- the one index split or directory doubling in
+ * flight (superblock page A only).  Valid iff check == XXH64 (seed
+ * PMS_SPLIT_SEED) of the 24 bytes before it; written and fenced before
+ * the directory changes, invalidated (check = 0) after: an open finds a
+ * valid log and redoes the directory update, which is idempotent.
+ *   split: seg = the segment split, twin = its new upper half, depth =
+ *          the segment's depth before the split;
+ *   double: seg = 0, twin = the new directory's first page, depth = the
+ *          new global depth.
+ */
+struct pms_split_log {
+	uint64_t seg;
+	uint64_t twin;
+	uint64_t depth;
+	uint64_t check;
+};
+
+#define PMS_SPLIT_SEED 0x73706c69746c6f67ULL /* "splitlog" */
+
+/*
+ * struct pms_super_page -- one 4 KiB superblock page.  Outside the
+ * checksum, each in its own cache line:
+ *   hwm   the high-water mark: no descriptor at index >= hwm has ever been
+ *         written since the pool was created, so an open reads descriptors
+ *         [0, hwm) only.  It only grows; an open takes the larger of the
+ *         two copies, clamped to npages.
+ *   dir   the index directory: PMS_DIR_WORD(first page, global depth).
+ *         Both copies are written together; an open takes the copy with
+ *         the larger depth that passes its bounds checks (both directories
+ *         are whole at any crash point, see docs/format.md).
+ *   clean the clean-close record (both copies; clean iff both verify and
+ *         agree).
+ *   split the split log (copy A only; ignored in copy B).
  */
 struct pms_super_page {
 	struct pms_super sb;
 	uint8_t pad0[2048 - sizeof(struct pms_super)];
 	uint64_t hwm;
-	uint8_t pad1[4096 - 2048 - sizeof(uint64_t)];
+	uint8_t pad1[56];
+	uint64_t dir;
+	uint8_t pad2[56];
+	struct pms_clean clean;
+	uint8_t pad3[32];
+	struct pms_split_log split;
+	uint8_t pad4[4096 - 2048 - 4 * 64 + 32];
 };
 
 /*
@@ -89,6 +143,12 @@ struct pms_super_page {
  *   TAIL     continuation page: w0 = type | (distance to HEAD) << 4; w1 = 0.
  *   VOLATILE reserved for the volatile heap (reclaimed at open).
  *   BAD      reserved for the device layer (never allocated).
+ *   INDEX    a page of the UUID index: w0 = type | kind << 4 | (distance
+ *            to the structure's first page) << 8.  kind SEG: one of the
+ *            PMS_SEG_PAGES pages of a segment; the first page's w1 =
+ *            PMS_SEG_W1(depth, prefix): the segment holds the UUIDs whose
+ *            hash starts with the depth bits of prefix.  kind DIR: a page
+ *            of a directory; the first page's w1 = its page count.
  */
 struct pms_desc {
 	uint64_t w0;
@@ -102,6 +162,12 @@ enum pms_desc_type {
 	PMS_DESC_TAIL = 3,
 	PMS_DESC_VOLATILE = 4,
 	PMS_DESC_BAD = 5,
+	PMS_DESC_INDEX = 6,
+};
+
+enum pms_index_kind {
+	PMS_INDEX_SEG = 0,
+	PMS_INDEX_DIR = 1,
 };
 
 #define PMS_DESC_TYPE(w0) ((unsigned)((w0)&0xfULL))
@@ -113,7 +179,15 @@ enum pms_desc_type {
 #define PMS_DESC_HEAD_RPAGE(w0) ((w0) >> 10)
 #define PMS_DESC_TAIL_W0(dist) (PMS_DESC_TAIL | ((uint64_t)(dist) << 4))
 #define PMS_DESC_TAIL_DIST(w0) ((w0) >> 4)
-#define PMS_MAX_NPAGES (1ULL << 40) /* 4 PiB of data pages */
+#define PMS_DESC_INDEX_W0(kind, dist)                                          \
+	(PMS_DESC_INDEX | ((uint64_t)(kind) << 4) | ((uint64_t)(dist) << 8))
+#define PMS_DESC_INDEX_KIND(w0) ((unsigned)(((w0) >> 4) & 0xfULL))
+#define PMS_DESC_INDEX_DIST(w0) ((w0) >> 8)
+#define PMS_SEG_W1(depth, prefix) ((uint64_t)(depth) | ((uint64_t)(prefix) << 8))
+#define PMS_SEG_DEPTH(w1) ((unsigned)((w1)&0xffULL))
+#define PMS_SEG_PREFIX(w1) ((w1) >> 8)
+/* 2^36 pages (256 TiB of data): an index entry's location field */
+#define PMS_MAX_NPAGES ((1ULL << 36) - 1)
 
 /*
  * struct pms_obj_hdr -- header of a small object, in the header array at
@@ -233,6 +307,66 @@ _Static_assert(offsetof(struct pms_record, check) == 56, "record check");
 _Static_assert(sizeof(struct pms_check_small) == 40, "check input");
 _Static_assert(sizeof(struct pms_check_record) == 56, "check input");
 _Static_assert(PMS_DESC_OFF == 2 * PMS_PAGE_SIZE, "descriptors after sbs");
+
+/*
+ * The UUID index: extendible hashing on media.
+ *
+ * h = XXH3-64 of the UUID.  The directory is an array of 2^G 8-byte words
+ * (G, the global depth, up to PMS_DIR_MAX_DEPTH), in a run of data pages;
+ * word i = the first page of the segment for the hashes whose top G bits
+ * are i.  A segment of local depth L <= G is named by 2^(G-L) consecutive
+ * words.  A segment is PMS_SEG_PAGES pages (aligned) of PMS_SEG_BUCKETS
+ * buckets of one cache line, 8 entries each.  A UUID may sit in either of
+ * two windows of two adjacent buckets, starting at bucket PMS_HASH_B1(h)
+ * and PMS_HASH_B2(h) (wrapping); an insert takes the emptier window, and
+ * a segment whose windows for a UUID are full splits in two (each entry
+ * stays in the bucket it was in, in the half its next hash bit names).
+ *
+ * An entry is one 8-byte word: the top PMS_TAG_BITS bits of h (the tag:
+ * a fingerprint, and the bits a split needs, so a split reads no header)
+ * and location + 1, where location = page << 6 | slot names the object's
+ * header (small object) or record (large object).  0 is an empty entry.
+ * The entry is the commit word of an object: see docs/format.md.
+ */
+#define PMS_SEG_PAGES 4ULL
+#define PMS_SEG_BUCKETS 256U
+#define PMS_BUCKET_ENTRIES 8U
+#define PMS_WINDOW 2U /* buckets per window */
+#define PMS_TAG_BITS 22
+#define PMS_LOC_BITS 42
+#define PMS_DIR_MAX_DEPTH 36
+#define PMS_DIR_WORD(page, depth) (((uint64_t)(page) << 8) | (uint64_t)(depth))
+#define PMS_DIR_PAGE(w) ((w) >> 8)
+#define PMS_DIR_DEPTH(w) ((unsigned)((w)&0xffULL))
+#define PMS_ENTRY(h, loc)                                                      \
+	((((uint64_t)(h) >> (64 - PMS_TAG_BITS)) << PMS_LOC_BITS) |            \
+	 ((uint64_t)(loc) + 1))
+#define PMS_ENTRY_TAG(e) ((e) >> PMS_LOC_BITS)
+#define PMS_ENTRY_LOC(e) (((e) & ((1ULL << PMS_LOC_BITS) - 1)) - 1)
+#define PMS_LOC(page, slot) (((uint64_t)(page) << 6) | (uint64_t)(slot))
+#define PMS_LOC_PAGE(loc) ((loc) >> 6)
+#define PMS_LOC_SLOT(loc) ((unsigned)((loc)&63ULL))
+#define PMS_HASH_TAG(h) ((h) >> (64 - PMS_TAG_BITS))
+#define PMS_HASH_B1(h) ((unsigned)((h)&0xffULL))
+#define PMS_HASH_B2(h) ((unsigned)(((h) >> 8) & 0xffULL))
+
+struct pms_bucket {
+	uint64_t e[PMS_BUCKET_ENTRIES];
+};
+
+_Static_assert(sizeof(struct pms_bucket) == PMS_LINE, "bucket is a line");
+_Static_assert(PMS_SEG_BUCKETS * sizeof(struct pms_bucket) ==
+		       PMS_SEG_PAGES * PMS_PAGE_SIZE,
+	       "segment size");
+_Static_assert(PMS_TAG_BITS + PMS_LOC_BITS == 64, "entry bits");
+_Static_assert(PMS_MAX_NPAGES << 6 < (1ULL << PMS_LOC_BITS) - 1,
+	       "every location fits an entry");
+_Static_assert(PMS_SEG_BUCKETS == 256, "PMS_HASH_B1/B2 take 8 bits");
+_Static_assert(sizeof(struct pms_clean) == 32, "clean record");
+_Static_assert(sizeof(struct pms_split_log) == 32, "split log");
+_Static_assert(offsetof(struct pms_super_page, dir) == 2112, "dir");
+_Static_assert(offsetof(struct pms_super_page, clean) == 2176, "clean");
+_Static_assert(offsetof(struct pms_super_page, split) == 2240, "split");
 
 /* initial high-water mark of a new pool, in pages (64 MiB of data) */
 #define PMS_HWM_INITIAL 16384ULL

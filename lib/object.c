@@ -1,30 +1,32 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * object.c -- owns named objects: the commit protocols of allocation and
- * free, lookup by UUID and by address, and the walk over all objects.
+ * object.c -- owns named objects: what makes one exist, the commit
+ * protocols of allocation and free, lookup by UUID and by address, the
+ * walk over all objects, and the check that a slab page's bitmap says
+ * what exists (after a crash, before the page is used again).
  *
- * Commit words (docs/format.md walks through every crash point):
+ * An object exists iff an index entry names its header (small object) or
+ * record (large object), the page there is a slab of the header's class,
+ * and the header's identity check verifies for this UUID, size and place;
+ * for a large object also the run's HEAD descriptor points back at the
+ * record.  The entry is the commit word: alloc writes the header (and
+ * the run), then stores the entry, flushes, one fence; free zeroes the
+ * entry and the check, flushes, one fence.  A crash keeps any subset of
+ * the stores of the operation in flight, and every subset but "all of an
+ * alloc" is no object (docs/format.md walks through each).
  *
- *   small object (<= PMS_SMALL_MAX bytes): its bit in the slab page's
- *   occupancy bitmap (descriptor w1).  An object is live iff its bit is set
- *   AND its header's identity check verifies.  Alloc writes the header and
- *   sets the bit, flushes both lines, one fence: a crash before the fence
- *   leaves at most one of them, which open treats as "no object" and
- *   cleans up.  Free clears the bit and zeroes the header's check, flushes,
- *   one fence; either store alone already makes the object absent.
+ * The occupancy bit in the descriptor is written in the same fence but is
+ * a hint: exact after a clean close, and made exact page by page after a
+ * crash (pms_obj_validate) before the allocator uses the page again.
  *
- *   large object: its record's bit in a record slab page, the record (64 B,
- *   identity-checked) and the HEAD descriptor of its run, pointing back at
- *   the record.  Live iff all three agree.  Alloc writes all and fences
- *   once; free clears the bit, the record's check and the run's
- *   descriptors and fences once.
+ * PERSIST_ZERO and persist_alloc_init make the content durable with a
+ * fence of its own before the publication: 2 fences.
  *
- *   PERSIST_ZERO and persist_alloc_init make the content durable with a
- *   fence of its own before the publication above: 2 fences.
- *
- * A slot or page run is handed out again only after its free is durable,
- * and the index keeps a UUID from being allocated while it is being
- * freed, so no two durable objects ever share a UUID or a byte.
+ * A slot or page run is handed out again only after its free is durable;
+ * a claim (index.h) keeps a UUID from being allocated while it is being
+ * allocated or freed and hides an allocation from lookups until its fence,
+ * so no two durable objects ever share a UUID or a byte, and no thread
+ * sees an object that a crash could still take back.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -35,6 +37,8 @@
 #include "checksum.h"
 #include "errors.h"
 #include "plant.h"
+#include "index.h"
+#include "object.h"
 
 /*
  * st64 / ld64 -- relaxed 8-byte stores and loads of words that
@@ -96,24 +100,6 @@ slot_addr(struct pmemstore *ps, uint64_t page, unsigned cls, unsigned slot)
 	       (uint64_t)slot * pms_classes[cls].size;
 }
 
-/* obj_addr -- data of an indexed object (its own thread's entry) */
-static void *
-obj_addr(struct pmemstore *ps, const struct pms_obj *o)
-{
-	if (o->npages)
-		return pms_page_addr(ps, o->page);
-	return slot_addr(ps, o->page, o->cls, o->slot);
-}
-
-/* view_addr -- data of an object seen by a lock-free lookup */
-static void *
-view_addr(struct pmemstore *ps, const struct pms_objview *v)
-{
-	if (v->npages)
-		return pms_page_addr(ps, v->page);
-	return slot_addr(ps, v->page, v->cls, v->slot);
-}
-
 /* check_ps -- validate a handle for a call that writes */
 static int
 check_ps(struct pmemstore *ps, const void *id, int writes)
@@ -133,15 +119,215 @@ check_ps(struct pmemstore *ps, const void *id, int writes)
 	return 0;
 }
 
+
+/* ---- what exists ---- */
+
 /*
- * set_bit_halves -- PMS_PLANT_TORN_COMMIT only: set a bitmap bit as two
+ * struct view -- an object as verified on media: where it is, its size
+ * and UUID
+ */
+struct view {
+	uint64_t loc;	 /* its header's or record's location (the entry) */
+	uint64_t size;
+	uint64_t page;	 /* slab page, or first page of the run */
+	uint64_t npages; /* 0 for a small object */
+	unsigned slot, cls;
+	uint8_t uuid[16];
+};
+
+/* view_addr -- the object's data */
+static void *
+view_addr(struct pmemstore *ps, const struct view *v)
+{
+	if (v->npages)
+		return pms_page_addr(ps, v->page);
+	return slot_addr(ps, v->page, v->cls, v->slot);
+}
+
+/*
+ * verify_record -- is record rslot of record page rpage a live large
+ * object's (its check verifies, its run is in bounds and its HEAD points
+ * back)?  Fills v.
+ */
+static int
+verify_record(struct pmemstore *ps, uint64_t rpage, unsigned rslot,
+	      struct view *v)
+{
+	const struct pms_record *r = rec_of(ps, rpage, rslot);
+	uint64_t size = ld64(&r->size), page = ld64(&r->page);
+	uint64_t n = ld64(&r->npages), check = ld64(&r->check);
+	const struct pms_desc *d;
+
+	if (check == 0 || ld64(&r->rsvd[0]) || ld64(&r->rsvd[1]))
+		return 0;
+	ld_uuid(v->uuid, r->uuid);
+	if (size <= PMS_SMALL_MAX || n != (size + PMS_PAGE_SIZE - 1) >>
+						 PMS_PAGE_SHIFT ||
+	    page >= ps->npages || n > ps->npages - page ||
+	    (size >= PMS_HUGE_SIZE && page % PMS_HUGE_PAGES))
+		return 0;
+	if (check != pms_check_record(ps->seed, v->uuid, size, page, n, rpage,
+				      rslot))
+		return 0;
+	d = &ps->desc[page];
+	if (ld64(&d->w0) != PMS_DESC_HEAD_W0(rpage, rslot) || ld64(&d->w1) != n)
+		return 0;
+	v->size = size;
+	v->page = page;
+	v->npages = n;
+	v->slot = rslot;
+	v->cls = PMS_CLASS_RECORD;
+	return 1;
+}
+
+/*
+ * verify_at -- is there an object whose header or record is at loc?  Reads
+ * only what the location names, every field checked (media is untrusted);
+ * fills v.  A torn read of an object being written fails the check.
+ */
+static int
+verify_at(struct pmemstore *ps, uint64_t loc, struct view *v)
+{
+	uint64_t page = PMS_LOC_PAGE(loc), w0, size, check;
+	unsigned slot = PMS_LOC_SLOT(loc), cls;
+	const struct pms_obj_hdr *h;
+
+	if (page >= ps->npages)
+		return 0;
+	w0 = __atomic_load_n(&ps->desc[page].w0, __ATOMIC_ACQUIRE);
+	cls = PMS_DESC_SLAB_CLASS(w0);
+	if (PMS_DESC_TYPE(w0) != PMS_DESC_SLAB || cls >= PMS_NCLASSES ||
+	    w0 != PMS_DESC_SLAB_W0(cls) || slot >= pms_classes[cls].nslots)
+		return 0;
+	v->loc = loc;
+	if (cls == PMS_CLASS_RECORD)
+		return verify_record(ps, page, slot, v);
+	h = hdr_of(ps, page, slot);
+	check = ld64(&h->check);
+	size = ld64(&h->size); /* size and rsvd (0) */
+	if (check == 0 || size == 0 || size > pms_classes[cls].size)
+		return 0;
+	ld_uuid(v->uuid, h->uuid);
+	if (check != pms_check_small(ps->seed, v->uuid, size, page, slot, cls))
+		return 0;
+	v->size = size;
+	v->page = page;
+	v->npages = 0;
+	v->slot = slot;
+	v->cls = cls;
+	return 1;
+}
+
+/* struct want -- what a lookup looks for, and what it found */
+struct want {
+	const uint8_t *uuid;
+	struct view v;
+};
+
+/* match_uuid -- pms_index_find's match: the entry names this UUID */
+static int
+match_uuid(struct pmemstore *ps, uint64_t loc, void *arg)
+{
+	struct want *w = arg;
+
+	return verify_at(ps, loc, &w->v) && memcmp(w->v.uuid, w->uuid, 16) == 0;
+}
+
+/* pms_obj_rehash -- the hash of the UUID of the object at loc (index.c) */
+int
+pms_obj_rehash(struct pmemstore *ps, uint64_t loc, uint64_t *hash)
+{
+	struct view v;
+
+	if (!verify_at(ps, loc, &v))
+		return -1;
+	*hash = pms_hash_uuid(v.uuid);
+	return 0;
+}
+
+/*
+ * find -- the object named uuid as lookups see it: 1 (v filled), 0, or -1
+ * (damage).  A claim on the UUID has the last word: an allocation in
+ * flight is not there yet, a free in flight not gone yet.  The claims are
+ * read only when the stripe has some (nclaims, read after the entries:
+ * an operation claims before it stores an entry and unclaims after its
+ * fence); locked: the caller holds the stripe lock.
+ */
+static int
+find(struct pmemstore *ps, const uint8_t *uuid, uint64_t h, struct view *v,
+     int locked)
+{
+	struct pms_stripe *sp = pms_index_stripe(&ps->index, h);
+	struct want w = {.uuid = uuid};
+	struct pms_claim *c;
+	uint64_t loc;
+	int r = pms_index_find(ps, h, match_uuid, &w, &loc);
+
+	if (r < 0)
+		return -1;
+	if (__atomic_load_n(&sp->nclaims, __ATOMIC_ACQUIRE) == 0) {
+		*v = w.v;
+		return r;
+	}
+	if (!locked)
+		pthread_mutex_lock(&sp->lock);
+	c = pms_index_claimed(sp, uuid);
+	if (c && c->kind == PMS_CLAIM_ALLOC) {
+		r = 0;
+	} else if (c && c->kind == PMS_CLAIM_FREE) {
+		/* still live for lookups until its fence: from the claim, as
+		 * the free may have zeroed the check already */
+		r = 1;
+		memcpy(w.v.uuid, uuid, 16);
+		w.v.loc = c->loc;
+		w.v.size = c->size;
+		w.v.page = c->npages ? c->page : PMS_LOC_PAGE(c->loc);
+		w.v.npages = c->npages;
+		w.v.slot = PMS_LOC_SLOT(c->loc);
+		w.v.cls = c->cls;
+	}
+	if (!locked)
+		pthread_mutex_unlock(&sp->lock);
+	*v = w.v;
+	return r;
+}
+
+/* ---- allocation ---- */
+
+/*
+ * struct res -- what an allocation reserved: a slot (small object or the
+ * large object's record) and, for a large object, its run
+ */
+struct res {
+	struct pms_slab *slab;
+	unsigned slot, cls;
+	uint64_t page, npages, size;
+};
+
+/* res_loc -- the location the entry of a reservation names */
+static uint64_t
+res_loc(const struct res *r)
+{
+	return PMS_LOC(r->slab->page, r->slot);
+}
+
+/* res_addr -- the data of a reservation */
+static void *
+res_addr(struct pmemstore *ps, const struct res *r)
+{
+	if (r->npages)
+		return pms_page_addr(ps, r->page);
+	return slot_addr(ps, r->page, r->cls, r->slot);
+}
+
+/*
+ * set_bit_halves -- PMS_PLANT_TORN_COMMIT only: store a word as two
  * 4-byte stores, each flushed on its own (a commit word that is not
  * written by one aligned 8-byte store is not failure-atomic)
  */
 static void
-set_bit_halves(struct pmemstore *ps, uint64_t *w, unsigned bit)
+set_bit_halves(struct pmemstore *ps, uint64_t *w, uint64_t v)
 {
-	uint64_t v = __atomic_load_n(w, __ATOMIC_RELAXED) | 1ULL << bit;
 	uint32_t *half = (uint32_t *)w;
 
 	__atomic_store_n(&half[0], (uint32_t)v, __ATOMIC_RELAXED);
@@ -151,78 +337,64 @@ set_bit_halves(struct pmemstore *ps, uint64_t *w, unsigned bit)
 }
 
 /*
- * publish_small -- make a reserved slot a live object: header, then bit,
- * one flush of each line and one fence (the bit is the commit word)
+ * write_small -- the header of a reserved slot and its occupancy bit
+ * (hint), flushed; the entry is stored and flushed by the index
  */
 static int
-publish_small(struct pmemstore *ps, struct pms_obj *o)
+write_small(struct pmemstore *ps, const struct res *r, const uint8_t *uuid)
 {
-	struct pms_obj_hdr *h = hdr_of(ps, o->page, o->slot);
-	struct pms_desc *d = &ps->desc[o->page];
-	unsigned cls = o->cls;
-	const uint8_t *uuid = (const uint8_t *)o->uuid;
+	struct pms_obj_hdr *h = hdr_of(ps, r->page, r->slot);
+	struct pms_desc *d = &ps->desc[r->page];
+	uint64_t check = pms_check_small(ps->seed, uuid, r->size, r->page,
+					 r->slot, r->cls);
 
 	st_uuid(h->uuid, uuid);
-	st64(&h->size, o->size); /* size, and rsvd = 0 */
-	__atomic_store_n(
-		&h->check,
-		pms_check_small(ps->seed, uuid, o->size, o->page, o->slot, cls),
-		__ATOMIC_RELAXED);
-	if (PMS_PLANTED(TORN_COMMIT)) {
-		set_bit_halves(ps, &d->w1, o->slot);
-	} else {
-		__atomic_fetch_or(&d->w1, 1ULL << o->slot, __ATOMIC_RELEASE);
-	}
-	/* the header and the bit: a crash keeps neither, one, or both */
+	st64(&h->size, r->size); /* size, and rsvd = 0 */
+	if (PMS_PLANTED(TORN_COMMIT))
+		set_bit_halves(ps, &h->check, check);
+	else
+		__atomic_store_n(&h->check, check, __ATOMIC_RELAXED);
+	__atomic_fetch_or(&d->w1, 1ULL << r->slot, __ATOMIC_RELEASE);
 	if ((!PMS_PLANTED(HDR_NOFLUSH) && pms_flush(ps, h, sizeof(*h))) ||
 	    pms_flush(ps, d, sizeof(*d)))
 		return -1;
-	if (!PMS_PLANTED(PUBLISH_NOFENCE))
-		pms_drain(ps); /* durable: the object exists from here on */
 	return 0;
 }
 
 /*
- * publish_large -- make a reserved record slot and page run a live object:
- * record, run descriptors, record bit; one fence for all of them
+ * write_large -- the record, the run's descriptors and the record's bit
+ * (hint), flushed but the TAILs: they only serve address lookups, and open
+ * derives them from the HEAD (a 64 MiB object would flush 4096 lines)
  */
 static int
-publish_large(struct pmemstore *ps, struct pms_obj *o)
+write_large(struct pmemstore *ps, const struct res *r, const uint8_t *uuid)
 {
-	uint64_t rpage = o->slab->page;
-	struct pms_record *r = rec_of(ps, rpage, o->slot);
+	uint64_t rpage = r->slab->page;
+	struct pms_record *rec = rec_of(ps, rpage, r->slot);
 	struct pms_desc *rd = &ps->desc[rpage];
-	struct pms_desc *d = &ps->desc[o->page];
-	const uint8_t *uuid = (const uint8_t *)o->uuid;
+	struct pms_desc *d = &ps->desc[r->page];
 
-	st_uuid(r->uuid, uuid);
-	st64(&r->size, o->size);
-	st64(&r->page, o->page);
-	st64(&r->npages, o->npages);
-	st64(&r->rsvd[0], 0);
-	st64(&r->rsvd[1], 0);
-	__atomic_store_n(&r->check,
-			 pms_check_record(ps->seed, uuid, o->size, o->page,
-					  o->npages, rpage, o->slot),
+	st_uuid(rec->uuid, uuid);
+	st64(&rec->size, r->size);
+	st64(&rec->page, r->page);
+	st64(&rec->npages, r->npages);
+	st64(&rec->rsvd[0], 0);
+	st64(&rec->rsvd[1], 0);
+	__atomic_store_n(&rec->check,
+			 pms_check_record(ps->seed, uuid, r->size, r->page,
+					  r->npages, rpage, r->slot),
 			 __ATOMIC_RELAXED);
-	st64(&d[0].w1, o->npages);
-	st64(&d[0].w0, PMS_DESC_HEAD_W0(rpage, o->slot));
-	for (uint64_t i = 1; i < o->npages; i++) {
+	st64(&d[0].w1, r->npages);
+	st64(&d[0].w0, PMS_DESC_HEAD_W0(rpage, r->slot));
+	for (uint64_t i = 1; i < r->npages; i++) {
 		st64(&d[i].w1, 0);
 		st64(&d[i].w0, PMS_DESC_TAIL_W0(i));
 	}
-	__atomic_fetch_or(&rd->w1, 1ULL << o->slot, __ATOMIC_RELEASE);
-	/*
-	 * Record, HEAD and bit: live only if all three landed.  TAILs are
-	 * not flushed: open derives them from the HEAD and rewrites any that
-	 * did not reach the media (a 64 MiB object would flush 4096 lines).
-	 */
-	if ((!PMS_PLANTED(RECORD_NOFLUSH) && pms_flush(ps, r, sizeof(*r))) ||
+	__atomic_fetch_or(&rd->w1, 1ULL << r->slot, __ATOMIC_RELEASE);
+	if ((!PMS_PLANTED(RECORD_NOFLUSH) && pms_flush(ps, rec, sizeof(*rec))) ||
 	    (!PMS_PLANTED(DESC_NOFLUSH) && pms_flush(ps, d, sizeof(*d))) ||
 	    pms_flush(ps, rd, sizeof(*rd)))
 		return -1;
-	if (!PMS_PLANTED(PUBLISH_NOFENCE))
-		pms_drain(ps); /* durable: the object exists from here on */
 	return 0;
 }
 
@@ -231,55 +403,48 @@ publish_large(struct pmemstore *ps, struct pms_obj *o)
  * published or once its free is durable; me is the calling thread's heap
  */
 static void
-unreserve(struct pmemstore *ps, struct pms_heap *me, struct pms_obj *o)
+unreserve(struct pmemstore *ps, struct pms_heap *me, const struct res *r)
 {
-	pms_heap_release(me, o->slab, o->slot);
-	if (o->npages)
-		pms_heap_run_put(ps, me, o->page, o->npages);
+	pms_heap_release(me, r->slab, r->slot);
+	if (r->npages)
+		pms_heap_run_put(ps, me, r->page, r->npages);
 }
 
 /*
- * reserve -- find room for an object of o->size bytes in the calling
+ * reserve -- find room for an object of r->size bytes in the calling
  * thread's heap me (a large object: a run from the page allocator and a
  * record slot from the heap)
  */
 static int
-reserve(struct pmemstore *ps, struct pms_heap *me, struct pms_obj *o)
+reserve(struct pmemstore *ps, struct pms_heap *me, struct res *r)
 {
-	struct pms_slab *slab;
-	unsigned slot, cls = 0;
-	uint64_t page, npages = 0;
-
-	if (o->size <= PMS_SMALL_MAX) {
-		cls = pms_slab_class_of(o->size);
-		if (pms_heap_reserve(ps, me, cls, &slab, &slot))
+	if (r->size <= PMS_SMALL_MAX) {
+		r->cls = pms_slab_class_of(r->size);
+		r->npages = 0;
+		if (pms_heap_reserve(ps, me, r->cls, &r->slab, &r->slot))
 			return -1;
-		page = slab->page;
-	} else {
-		/* the run first: if it raises the high-water mark, the record
-		 * page finds the room the mark keeps to spare */
-		uint64_t align = o->size >= PMS_HUGE_SIZE ? PMS_HUGE_PAGES : 1;
-
-		npages = (o->size + PMS_PAGE_SIZE - 1) >> PMS_PAGE_SHIFT;
-		if (pms_heap_run_get(me, npages, &page) &&
-		    pms_pages_alloc(ps, npages, align, &page)) {
-			/* pages the heaps keep are backed: ENOSPC too */
-			if (errno != ENOMEM && errno != ENOSPC)
-				return -1;
-			pms_heap_reclaim(ps);
-			if (pms_pages_alloc(ps, npages, align, &page))
-				return -1;
-		}
-		if (pms_heap_reserve(ps, me, PMS_CLASS_RECORD, &slab, &slot)) {
-			pms_heap_run_put(ps, me, page, npages);
-			return -1;
-		}
+		r->page = r->slab->page;
+		return 0;
 	}
-	PMS_ST(o->page, page);
-	PMS_ST(o->npages, npages);
-	PMS_ST(o->slab, slab);
-	PMS_ST(o->slot, slot);
-	PMS_ST(o->cls, cls);
+	/* the run first: if it raises the high-water mark, the record page
+	 * finds the room the mark keeps to spare */
+	uint64_t align = r->size >= PMS_HUGE_SIZE ? PMS_HUGE_PAGES : 1;
+
+	r->cls = PMS_CLASS_RECORD;
+	r->npages = (r->size + PMS_PAGE_SIZE - 1) >> PMS_PAGE_SHIFT;
+	if (pms_heap_run_get(me, r->npages, &r->page) &&
+	    pms_pages_alloc(ps, r->npages, align, &r->page)) {
+		/* pages the heaps keep are backed: ENOSPC too */
+		if (errno != ENOMEM && errno != ENOSPC)
+			return -1;
+		pms_heap_reclaim(ps);
+		if (pms_pages_alloc(ps, r->npages, align, &r->page))
+			return -1;
+	}
+	if (pms_heap_reserve(ps, me, PMS_CLASS_RECORD, &r->slab, &r->slot)) {
+		pms_heap_run_put(ps, me, r->page, r->npages);
+		return -1;
+	}
 	return 0;
 }
 
@@ -293,19 +458,28 @@ count(struct pms_heap *me, int64_t n, int64_t bytes)
 	__atomic_store_n(&me->bytes, me->bytes + bytes, __ATOMIC_RELAXED);
 }
 
+/* broken -- an msync failed mid-commit: no more changes (see format.md) */
+static void
+broken(struct pmemstore *ps)
+{
+	__atomic_store_n(&ps->broken, 1, __ATOMIC_RELEASE);
+}
+
 /*
- * alloc -- the common path of persist_alloc and persist_alloc_init: claim
- * the UUID in the index (PENDING), reserve space, prepare the content,
- * publish, then show the object (LIVE)
+ * alloc -- the common path of persist_alloc and persist_alloc_init:
+ * reserve space, claim the UUID and store its entry (under the stripe
+ * lock), prepare the content, write the header, one fence, unclaim
  */
 static void *
 alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
       int (*init)(void *, size_t, void *), void *arg)
 {
+	struct pms_claim c = {.kind = PMS_CLAIM_ALLOC};
 	struct pms_heap *me;
-	struct pms_stripe *st;
-	struct pms_obj *o;
-	uint64_t hash;
+	struct pms_stripe *sp;
+	struct res r = {.size = size};
+	struct view v;
+	uint64_t h;
 	void *ptr;
 	int ret, err;
 
@@ -327,39 +501,43 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 		return NULL;
 	}
 	me = pms_heap_mine(ps);
-	if (me == NULL || (o = pms_heap_node(ps, me)) == NULL)
+	if (me == NULL || reserve(ps, me, &r))
 		return NULL;
-	hash = pms_hash_uuid(id);
-	pms_obj_set(o, id, hash);
-	PMS_ST(o->size, size);
-	PMS_ST(o->state, PMS_OBJ_PENDING);
+	h = pms_hash_uuid(id);
+	sp = pms_index_stripe(&ps->index, h);
+	memcpy(c.uuid, id, 16);
 
-	st = pms_index_stripe(&ps->index, hash);
-	pthread_mutex_lock(&st->lock);
-	if (pms_index_find(st, id, hash)) {
-		pthread_mutex_unlock(&st->lock);
-		pms_heap_node_put(ps, me, o);
-		pms_err(EEXIST, "pool %s: an object with this UUID exists",
-			ps->path);
+	pthread_mutex_lock(&sp->lock);
+	ret = pms_index_claimed(sp, id) ? 1 : find(ps, id, h, &v, 1);
+	if (ret) {
+		pthread_mutex_unlock(&sp->lock);
+		unreserve(ps, me, &r);
+		if (ret > 0)
+			pms_err(EEXIST, "pool %s: an object with this UUID "
+					"exists",
+				ps->path);
 		return NULL;
 	}
-	pms_index_insert(st, o);
-	pthread_mutex_unlock(&st->lock);
+	pms_index_claim(sp, &c);
+	if (pms_index_insert(ps, sp, h, res_loc(&r)))
+		goto fail_locked;
+	pthread_mutex_unlock(&sp->lock);
 
-	if (reserve(ps, me, o))
-		goto fail;
-	ptr = obj_addr(ps, o);
+	ptr = res_addr(ps, &r);
 	if (flags & PERSIST_ZERO) {
 		/* zeroes durable (first fence) before the header can land */
 		if (pms_memset_nodrain(ps, ptr, 0, size))
-			goto fail_unreserve;
+			goto fail;
 		if (!PMS_PLANTED(ZERO_NOFENCE))
 			pms_drain(ps);
 	} else if (init && PMS_PLANTED(PUBLISH_EARLY)) {
 		/* the planted order: publish, then the content */
-		if ((o->npages ? publish_large(ps, o) : publish_small(ps, o)) ||
-		    init(ptr, size, arg) || pms_flush(ps, ptr, size))
-			goto fail_unreserve;
+		if ((r.npages ? write_large(ps, &r, id)
+			      : write_small(ps, &r, id)))
+			goto fail;
+		pms_drain(ps);
+		if (init(ptr, size, arg) || pms_flush(ps, ptr, size))
+			goto fail;
 		pms_drain(ps);
 		goto published;
 	} else if (init) {
@@ -369,36 +547,41 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 				"pool %s: the init callback returned %d; no "
 				"object was created",
 				ps->path, ret);
-			goto fail_unreserve;
+			goto fail;
 		}
 		if (pms_flush(ps, ptr, size))
-			goto fail_unreserve;
+			goto fail;
 		pms_drain(ps); /* content durable before it is published */
 	}
-	if ((o->npages ? publish_large(ps, o) : publish_small(ps, o)))
-		goto fail_unreserve;
+	if ((r.npages ? write_large(ps, &r, id) : write_small(ps, &r, id)))
+		goto fail;
+	/* header (or record and HEAD), bit and entry: all or no object */
+	if (!PMS_PLANTED(PUBLISH_NOFENCE))
+		pms_drain(ps); /* durable: the object exists from here on */
 published:
-	/* a single word: lock-free readers see PENDING or LIVE */
-	__atomic_store_n(&o->state, PMS_OBJ_LIVE, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&sp->lock);
+	pms_index_unclaim(sp, &c); /* lookups see it from here on */
+	pthread_mutex_unlock(&sp->lock);
 	count(me, 1, (int64_t)size);
 	return ptr;
 
-fail_unreserve:
+fail:
+	pthread_mutex_lock(&sp->lock);
+fail_locked:
+	err = errno;
 	/*
 	 * An msync failed (EIO): what reached the media is unknown, so the
 	 * space stays reserved and the handle refuses further changes; the
 	 * next open decides from what is durable.
 	 */
-	if (errno == EIO)
-		__atomic_store_n(&ps->broken, 1, __ATOMIC_RELEASE);
-	else
-		unreserve(ps, me, o);
-fail:
-	err = errno;
-	pthread_mutex_lock(&st->lock);
-	pms_index_remove(st, o);
-	pthread_mutex_unlock(&st->lock);
-	pms_heap_node_put(ps, me, o);
+	if (err == EIO || pms_index_remove(ps, h, res_loc(&r))) {
+		broken(ps);
+	} else {
+		pms_drain(ps); /* the entry is gone before the slot is reused */
+		unreserve(ps, me, &r);
+	}
+	pms_index_unclaim(sp, &c);
+	pthread_mutex_unlock(&sp->lock);
 	errno = err;
 	return NULL;
 }
@@ -427,45 +610,46 @@ persist_alloc_init(struct pmemstore *ps, const uuid_t id, size_t size,
 void *
 persist_get(struct pmemstore *ps, const uuid_t id, size_t *size)
 {
-	struct pms_objview v;
-	uint64_t hash;
+	struct view v;
+	int r;
 
 	if (check_ps(ps, id, 0))
 		return NULL;
-	hash = pms_hash_uuid(id);
-	if (pms_index_lookup(pms_index_stripe(&ps->index, hash), id, hash,
-			     &v) &&
-	    v.state != PMS_OBJ_PENDING) {
+	r = find(ps, id, pms_hash_uuid(id), &v, 0);
+	if (r > 0) {
 		if (size)
 			*size = v.size;
 		return view_addr(ps, &v);
 	}
-	pms_err(ENOENT, "pool %s: no object with this UUID", ps->path);
+	if (r == 0)
+		pms_err(ENOENT, "pool %s: no object with this UUID", ps->path);
 	return NULL;
 }
 
+/* ---- free ---- */
+
 /*
- * unpublish -- the free's commit: clear the bit and the identity check
- * (and a large object's run descriptors), flush, one fence.  remote: the
- * slot belongs to another thread's heap; me, the caller's (both for the
- * planted bugs only).
+ * unpublish -- the rest of the free's commit, after the entry was zeroed:
+ * the bit (hint) and the identity check (and a large object's run
+ * descriptors), flushed, one fence.  remote: the slot belongs to another
+ * thread's heap; me, the caller's (both for the planted bugs only).
  */
 static int
-unpublish(struct pmemstore *ps, struct pms_obj *o, int remote,
-	  struct pms_heap *me)
+unpublish(struct pmemstore *ps, const struct view *v, struct pms_slab *s,
+	  int remote, struct pms_heap *me)
 {
-	uint64_t page = o->npages ? o->slab->page : o->page;
+	uint64_t page = PMS_LOC_PAGE(v->loc);
 	struct pms_desc *d = &ps->desc[page];
 	uint64_t *check;
 
-	__atomic_fetch_and(&d->w1, ~(1ULL << o->slot), __ATOMIC_RELEASE);
-	if (o->npages) {
-		struct pms_desc *run = &ps->desc[o->page];
+	__atomic_fetch_and(&d->w1, ~(1ULL << v->slot), __ATOMIC_RELEASE);
+	if (v->npages) {
+		struct pms_desc *run = &ps->desc[v->page];
 
-		check = &rec_of(ps, page, o->slot)->check;
+		check = &rec_of(ps, page, v->slot)->check;
 		if (!PMS_PLANTED(FREE_NOINVAL))
 			__atomic_store_n(check, 0, __ATOMIC_RELAXED);
-		for (uint64_t i = 0; i < o->npages; i++) {
+		for (uint64_t i = 0; i < v->npages; i++) {
 			st64(&run[i].w0, 0);
 			st64(&run[i].w1, 0);
 		}
@@ -473,13 +657,13 @@ unpublish(struct pmemstore *ps, struct pms_obj *o, int remote,
 		if (pms_flush(ps, run, sizeof(*run)))
 			return -1;
 	} else {
-		check = &hdr_of(ps, page, o->slot)->check;
+		check = &hdr_of(ps, page, v->slot)->check;
 		if (!PMS_PLANTED(FREE_NOINVAL))
 			__atomic_store_n(check, 0, __ATOMIC_RELAXED);
 	}
-	if (PMS_PLANTED(REMOTE_EARLY) && remote && o->npages == 0)
-		pms_heap_release(me, o->slab, o->slot); /* before the fence */
-	/* bit, check (and run): any one of them landing frees the object */
+	if (PMS_PLANTED(REMOTE_EARLY) && remote && v->npages == 0)
+		pms_heap_release(me, s, v->slot); /* before the fence */
+	/* entry, check, bit (and run): entry or check landing frees it */
 	if (pms_flush(ps, d, sizeof(*d)) || pms_flush(ps, check, 8))
 		return -1;
 	if (!PMS_PLANTED(REUSE_EARLY) &&
@@ -492,78 +676,100 @@ unpublish(struct pmemstore *ps, struct pms_obj *o, int remote,
 int
 persist_free(struct pmemstore *ps, const uuid_t id)
 {
+	struct pms_claim c = {.kind = PMS_CLAIM_FREE};
 	struct pms_heap *me;
-	struct pms_stripe *st;
-	struct pms_obj *o;
-	uint64_t hash;
-	int remote, early = 0;
+	struct pms_stripe *sp;
+	struct pms_slab *s;
+	struct view v;
+	uint64_t h;
+	int r, remote, early;
 
 	if (check_ps(ps, id, 1))
 		return -1;
 	me = pms_heap_mine(ps); /* NULL (out of memory): freed all the same */
-	hash = pms_hash_uuid(id);
-	st = pms_index_stripe(&ps->index, hash);
-	pthread_mutex_lock(&st->lock);
-	o = pms_index_find(st, id, hash);
-	/* acquire: the allocating thread's stores to o came before LIVE */
-	if (o == NULL ||
-	    __atomic_load_n(&o->state, __ATOMIC_ACQUIRE) != PMS_OBJ_LIVE) {
-		pthread_mutex_unlock(&st->lock);
+	h = pms_hash_uuid(id);
+	sp = pms_index_stripe(&ps->index, h);
+	memcpy(c.uuid, id, 16);
+
+	pthread_mutex_lock(&sp->lock);
+	r = pms_index_claimed(sp, id) ? 0 : find(ps, id, h, &v, 1);
+	if (r <= 0) {
+		pthread_mutex_unlock(&sp->lock);
+		if (r < 0)
+			return -1;
 		return pms_err(ENOENT, "pool %s: no object with this UUID",
 			       ps->path);
 	}
-	PMS_ST(o->state, PMS_OBJ_FREEING);
-	pthread_mutex_unlock(&st->lock);
-
-	remote = o->slab->heap != me;
-	/* the planted order: the owner may reuse the slot before the fence */
-	early = PMS_PLANTED(REMOTE_EARLY) && remote && o->npages == 0;
-	if (unpublish(ps, o, remote, me)) {
-		/* msync failed: the free may or may not be durable */
-		__atomic_store_n(&ps->broken, 1, __ATOMIC_RELEASE);
-		PMS_ST(o->state, PMS_OBJ_LIVE);
+	c.loc = v.loc;
+	c.size = v.size;
+	c.page = v.page;
+	c.npages = v.npages;
+	c.cls = v.cls;
+	pms_index_claim(sp, &c); /* the object is this free's */
+	/*
+	 * The slab's volatile state, before the bit changes: a page no thread
+	 * has used since open is taken in now (pms_heap_slab_of), without
+	 * the stripe lock (a check after a crash takes stripe locks).
+	 */
+	s = pms_heap_slab_peek(ps, PMS_LOC_PAGE(v.loc));
+	if (s == NULL) {
+		pthread_mutex_unlock(&sp->lock);
+		s = pms_heap_slab_of(ps, me, PMS_LOC_PAGE(v.loc));
+		pthread_mutex_lock(&sp->lock);
+	}
+	if (s == NULL || pms_index_remove(ps, h, v.loc)) {
+		if (s)
+			broken(ps);
+		pms_index_unclaim(sp, &c);
+		pthread_mutex_unlock(&sp->lock);
 		return -1;
 	}
-	count(me, -1, -(int64_t)o->size);
-	/* unlinked before its slot goes: a lookup must not reach the slab */
-	pthread_mutex_lock(&st->lock);
-	pms_index_remove(st, o);
-	pthread_mutex_unlock(&st->lock);
+	pthread_mutex_unlock(&sp->lock);
+
+	remote = s->heap != me;
+	/* the planted order: the owner may reuse the slot before the fence */
+	early = PMS_PLANTED(REMOTE_EARLY) && remote && v.npages == 0;
+	if (unpublish(ps, &v, s, remote, me)) {
+		/* msync failed: the free may or may not be durable */
+		broken(ps);
+		pthread_mutex_lock(&sp->lock);
+		pms_index_unclaim(sp, &c);
+		pthread_mutex_unlock(&sp->lock);
+		return -1;
+	}
+	pthread_mutex_lock(&sp->lock);
+	pms_index_unclaim(sp, &c); /* gone for lookups from here on */
+	pthread_mutex_unlock(&sp->lock);
+	count(me, -1, -(int64_t)v.size);
 	if (!early)
-		unreserve(ps, me, o);
-	if (me)
-		pms_heap_node_put(ps, me, o);
+		pms_heap_release(me, s, v.slot);
+	if (v.npages)
+		pms_heap_run_put(ps, me, v.page, v.npages);
 	return 0;
 }
 
+/* ---- by address, and all of them ---- */
+
 /*
- * lookup_at -- the UUID of the object whose bytes include data page p at
- * offset off, read from the descriptors and headers; 0 or -1
+ * lookup_at -- the location (entry) of the object whose bytes may include
+ * data page p at offset off, read from the descriptors; 0 or -1
  */
 static int
-lookup_at(struct pmemstore *ps, uint64_t p, uint64_t off, uint8_t uuid[16],
-	  uint64_t *start_page, unsigned *slot)
+lookup_at(struct pmemstore *ps, uint64_t p, uint64_t off, uint64_t *loc)
 {
 	uint64_t w0 = __atomic_load_n(&ps->desc[p].w0, __ATOMIC_ACQUIRE);
-	uint64_t w1 = __atomic_load_n(&ps->desc[p].w1, __ATOMIC_ACQUIRE);
 
 	switch (PMS_DESC_TYPE(w0)) {
 	case PMS_DESC_SLAB: {
 		unsigned cls = PMS_DESC_SLAB_CLASS(w0);
 		const struct pms_class *c;
-		unsigned i;
 
 		if (cls == PMS_CLASS_RECORD || cls >= PMS_NCLASSES)
 			return -1;
 		c = &pms_classes[cls];
 		if (off < c->data_off)
 			return -1;
-		i = (unsigned)((off - c->data_off) / c->size);
-		if (i >= c->nslots || !(w1 & (1ULL << i)))
-			return -1;
-		ld_uuid(uuid, hdr_of(ps, p, i)->uuid);
-		*start_page = p;
-		*slot = i;
+		*loc = PMS_LOC(p, (off - c->data_off) / c->size);
 		return 0;
 	}
 	case PMS_DESC_TAIL:
@@ -574,66 +780,40 @@ lookup_at(struct pmemstore *ps, uint64_t p, uint64_t off, uint8_t uuid[16],
 		if (PMS_DESC_TYPE(w0) != PMS_DESC_HEAD)
 			return -1;
 		/* fall through */
-	case PMS_DESC_HEAD: {
-		uint64_t rp = PMS_DESC_HEAD_RPAGE(w0);
-
-		if (rp >= ps->npages)
+	case PMS_DESC_HEAD:
+		if (PMS_DESC_HEAD_RPAGE(w0) >= ps->npages)
 			return -1;
-		ld_uuid(uuid, rec_of(ps, rp, PMS_DESC_HEAD_RSLOT(w0))->uuid);
-		*start_page = p;
-		*slot = PMS_DESC_HEAD_RSLOT(w0);
+		*loc = PMS_LOC(PMS_DESC_HEAD_RPAGE(w0), PMS_DESC_HEAD_RSLOT(w0));
 		return 0;
-	}
 	default:
 		return -1;
 	}
 }
 
-/* snap -- a copy of the live entries of one stripe */
-struct snap {
-	struct snap_obj {
-		uint64_t uuid[2];
-		struct pms_objview v;
-	} * v;
-	size_t n, cap;
+/* struct scan_run -- find_in_runs's walk: the address, and the answer */
+struct scan_run {
+	const uint8_t *a;
+	uint8_t uuid[16];
+	int found;
 };
 
-/* snap_add -- copy one entry if it is live; -1 when out of memory */
+/* run_holds -- find_in_runs's walk: is a inside this large object? */
 static int
-snap_add(struct pms_obj *o, void *arg)
+run_holds(struct pmemstore *ps, uint64_t e, unsigned bucket, void *arg)
 {
-	struct snap *sn = arg;
-	struct snap_obj *e;
+	struct scan_run *sr = arg;
+	struct view v;
+	const uint8_t *p;
 
-	/* acquire: the fields below were published before LIVE */
-	if (__atomic_load_n(&o->state, __ATOMIC_ACQUIRE) != PMS_OBJ_LIVE)
+	(void)bucket;
+	if (!verify_at(ps, PMS_ENTRY_LOC(e), &v) || v.npages == 0)
 		return 0;
-	if (sn->n == sn->cap) {
-		size_t cap = sn->cap ? sn->cap * 2 : 64;
-		struct snap_obj *nv = realloc(sn->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return -1;
-		sn->v = nv;
-		sn->cap = cap;
-	}
-	e = &sn->v[sn->n++];
-	e->uuid[0] = PMS_LD(o->uuid[0]);
-	e->uuid[1] = PMS_LD(o->uuid[1]);
-	e->v.size = PMS_LD(o->size);
-	e->v.page = PMS_LD(o->page);
-	e->v.npages = PMS_LD(o->npages);
-	e->v.slot = PMS_LD(o->slot);
-	e->v.cls = PMS_LD(o->cls);
-	e->v.state = PMS_OBJ_LIVE;
-	return 0;
-}
-
-/* snap_restart -- a writer intervened: the copy starts over */
-static void
-snap_restart(void *arg)
-{
-	((struct snap *)arg)->n = 0;
+	p = view_addr(ps, &v);
+	if (sr->a < p || sr->a >= p + v.size)
+		return 0;
+	memcpy(sr->uuid, v.uuid, 16);
+	sr->found = 1;
+	return 1;
 }
 
 /*
@@ -644,27 +824,12 @@ snap_restart(void *arg)
 static int
 find_in_runs(struct pmemstore *ps, const uint8_t *a, uint8_t uuid[16])
 {
-	struct snap sn = {0};
-	int found = 0;
+	struct scan_run sr = {.a = a};
 
-	for (unsigned s = 0; s < PMS_INDEX_STRIPES && !found; s++) {
-		sn.n = 0;
-		if (pms_index_snapshot(&ps->index.stripes[s], snap_add, &sn,
-				       snap_restart))
-			break; /* out of memory: not found */
-		for (size_t i = 0; i < sn.n; i++) {
-			const uint8_t *p = view_addr(ps, &sn.v[i].v);
-
-			if (sn.v[i].v.npages == 0 || a < p ||
-			    a >= p + sn.v[i].v.size)
-				continue;
-			memcpy(uuid, sn.v[i].uuid, 16);
-			found = 1;
-			break;
-		}
-	}
-	free(sn.v);
-	return found;
+	(void)pms_index_walk(ps, run_holds, &sr);
+	if (sr.found)
+		memcpy(uuid, sr.uuid, 16);
+	return sr.found;
 }
 
 /*
@@ -677,10 +842,8 @@ persist_id_of(struct pmemstore *ps, const void *addr, uuid_t id)
 {
 	const uint8_t *a = addr;
 	uint8_t uuid[16];
-	uint64_t p, start;
-	unsigned slot;
-	struct pms_objview v;
-	uint64_t hash;
+	uint64_t p, loc;
+	struct view v, w;
 	int found = 0;
 
 	if (ps == NULL || id == NULL)
@@ -696,16 +859,14 @@ persist_id_of(struct pmemstore *ps, const void *addr, uuid_t id)
 			       ps->path, addr);
 	p = (uint64_t)(a - ps->data) >> PMS_PAGE_SHIFT;
 	if (lookup_at(ps, p, (uint64_t)(a - ps->data) & (PMS_PAGE_SIZE - 1),
-		      uuid, &start, &slot) == 0) {
-		hash = pms_hash_uuid(uuid);
-		if (pms_index_lookup(pms_index_stripe(&ps->index, hash), uuid,
-				     hash, &v) &&
-		    v.state != PMS_OBJ_PENDING && v.page == start &&
-		    (v.npages || v.slot == slot)) {
-			const uint8_t *b = view_addr(ps, &v);
+		      &loc) == 0 &&
+	    verify_at(ps, loc, &v) &&
+	    find(ps, v.uuid, pms_hash_uuid(v.uuid), &w, 0) > 0 &&
+	    w.loc == loc) {
+		const uint8_t *b = view_addr(ps, &w);
 
-			found = a >= b && a < b + v.size;
-		}
+		found = a >= b && a < b + w.size;
+		memcpy(uuid, w.uuid, 16);
 	}
 	if (!found && ps->stale_runs)
 		found = find_in_runs(ps, a, uuid);
@@ -716,39 +877,189 @@ persist_id_of(struct pmemstore *ps, const void *addr, uuid_t id)
 	return 0;
 }
 
+/* struct each -- pmemstore_foreach's walk: the callback and its argument */
+struct each {
+	int (*cb)(const uuid_t id, void *ptr, size_t size, void *arg);
+	void *arg;
+	uint64_t objects, bytes; /* counted (pms_obj_count) */
+};
+
 /*
- * pmemstore_foreach -- public: call cb for every live object.  Each stripe
- * is copied without its lock (index.c), so cb may call into the pool.
+ * live_entry -- is an entry, found in bucket of its segment, the one entry
+ * of a live object (it verifies, its tag is its UUID's, and the bucket is
+ * in one of the UUID's windows)?  A claim in flight decides as for a lookup.
+ */
+static int
+live_entry(struct pmemstore *ps, uint64_t e, unsigned bucket, struct view *v)
+{
+	uint64_t h;
+	unsigned b1, b2;
+
+	if (!verify_at(ps, PMS_ENTRY_LOC(e), v))
+		return 0;
+	h = pms_hash_uuid(v->uuid);
+	b1 = PMS_HASH_B1(h);
+	b2 = PMS_HASH_B2(h);
+	if (PMS_HASH_TAG(h) != PMS_ENTRY_TAG(e) ||
+	    ((bucket - b1) % PMS_SEG_BUCKETS >= PMS_WINDOW &&
+	     (bucket - b2) % PMS_SEG_BUCKETS >= PMS_WINDOW))
+		return 0;
+	if (__atomic_load_n(&pms_index_stripe(&ps->index, h)->nclaims,
+			    __ATOMIC_ACQUIRE)) {
+		struct view w;
+
+		return find(ps, v->uuid, h, &w, 0) > 0 && w.loc == v->loc;
+	}
+	return 1;
+}
+
+/* each_entry -- pmemstore_foreach's walk: one entry */
+static int
+each_entry(struct pmemstore *ps, uint64_t e, unsigned bucket, void *arg)
+{
+	struct each *ea = arg;
+	struct view v;
+
+	if (!live_entry(ps, e, bucket, &v))
+		return 0;
+	if (ea->cb == NULL) {
+		ea->objects++;
+		ea->bytes += v.size;
+		return 0;
+	}
+	return ea->cb(v.uuid, view_addr(ps, &v), v.size, ea->arg);
+}
+
+/*
+ * pmemstore_foreach -- public: call cb for every live object, a segment of
+ * the index at a time (copied, so cb may call into the pool)
  */
 int
 pmemstore_foreach(struct pmemstore *ps,
 		  int (*cb)(const uuid_t id, void *ptr, size_t size, void *arg),
 		  void *arg)
 {
-	struct snap sn = {0};
+	struct each ea = {.cb = cb, .arg = arg};
 
 	if (ps == NULL || cb == NULL)
 		return pms_err(EINVAL, "pool handle or callback is NULL");
-	for (unsigned s = 0; s < PMS_INDEX_STRIPES; s++) {
-		sn.n = 0;
-		if (pms_index_snapshot(&ps->index.stripes[s], snap_add, &sn,
-				       snap_restart)) {
-			free(sn.v);
-			return pms_err(ENOMEM, "out of memory");
-		}
-		for (size_t i = 0; i < sn.n; i++) {
-			uint8_t uuid[16];
-			int ret;
+	return pms_index_walk(ps, each_entry, &ea);
+}
 
-			memcpy(uuid, sn.v[i].uuid, 16);
-			ret = cb(uuid, view_addr(ps, &sn.v[i].v),
-				 sn.v[i].v.size, arg);
-			if (ret) {
-				free(sn.v);
-				return ret;
+/*
+ * pms_obj_count -- objects and bytes by a walk of the index: O(objects),
+ * for the statistics of a pool opened after a crash
+ */
+int
+pms_obj_count(struct pmemstore *ps, uint64_t *objects, uint64_t *bytes)
+{
+	struct each ea = {0};
+
+	if (pms_index_walk(ps, each_entry, &ea))
+		return -1;
+	*objects = ea.objects;
+	*bytes = ea.bytes;
+	return 0;
+}
+
+/* ---- after a crash: what a slab page holds ---- */
+
+/*
+ * slot_live -- is the verified header or record at loc, of UUID uuid, a
+ * live object's?  Its entry is there, or a free of it is in flight (the
+ * free gives the slot back itself).  1, 0, -1 (damage).
+ */
+static int
+slot_live(struct pmemstore *ps, uint64_t loc, const uint8_t *uuid)
+{
+	uint64_t h = pms_hash_uuid(uuid);
+	struct pms_stripe *sp = pms_index_stripe(&ps->index, h);
+	struct pms_claim *c;
+	int r = pms_index_has(ps, h, loc);
+
+	if (r != 0 || __atomic_load_n(&sp->nclaims, __ATOMIC_ACQUIRE) == 0)
+		return r;
+	pthread_mutex_lock(&sp->lock);
+	c = pms_index_claimed(sp, uuid);
+	r = c && c->kind == PMS_CLAIM_FREE && c->loc == loc;
+	pthread_mutex_unlock(&sp->lock);
+	return r;
+}
+
+/*
+ * pms_obj_validate -- after a crash, before the allocator uses slab page p
+ * (class cls) again: the slots holding live objects (*live), with the
+ * page made to say so -- the bitmap set to them, every other check that
+ * verifies zeroed (a free or an allocation a crash cut short: an old
+ * header must not come back under a new bit), flushed, one fence when
+ * anything changed.  A large object's record that is not live and whose
+ * run's HEAD still points at it takes its run down with it (HEAD and
+ * TAILs zeroed; *run, *runlen: the pages, free once this returns).
+ */
+int
+pms_obj_validate(struct pmemstore *ps, uint64_t p, unsigned cls,
+		 uint64_t *live, struct pms_obj_run *runs, unsigned *nruns)
+{
+	const struct pms_class *c = &pms_classes[cls];
+	struct pms_desc *d = &ps->desc[p];
+	uint64_t bits = 0;
+	int changed = 0;
+
+	*nruns = 0;
+	for (unsigned i = 0; i < c->nslots; i++) {
+		uint64_t loc = PMS_LOC(p, i), *check;
+		struct view v;
+		int r;
+
+		if (verify_at(ps, loc, &v)) {
+			r = slot_live(ps, loc, v.uuid);
+			if (r < 0)
+				return -1;
+			if (r) {
+				bits |= 1ULL << i;
+				continue;
 			}
 		}
+		if (cls == PMS_CLASS_RECORD) {
+			struct pms_record *rec = rec_of(ps, p, i);
+			uint64_t rp = ld64(&rec->page), n = ld64(&rec->npages);
+
+			check = &rec->check;
+			/* a dead record's run, if it still points back here */
+			if (ld64(check) != 0 && rp < ps->npages && n &&
+			    n <= ps->npages - rp &&
+			    ld64(&ps->desc[rp].w0) == PMS_DESC_HEAD_W0(p, i) &&
+			    ld64(&ps->desc[rp].w1) == n) {
+				for (uint64_t q = 0; q < n; q++) {
+					st64(&ps->desc[rp + q].w0, 0);
+					st64(&ps->desc[rp + q].w1, 0);
+				}
+				if (pms_flush(ps, &ps->desc[rp],
+					      n * sizeof(struct pms_desc)))
+					return -1;
+				runs[*nruns].page = rp;
+				runs[*nruns].npages = n;
+				(*nruns)++;
+				changed = 1;
+			}
+		} else {
+			check = &hdr_of(ps, p, i)->check;
+		}
+		if (ld64(check) == 0)
+			continue;
+		__atomic_store_n(check, 0, __ATOMIC_RELAXED);
+		if (pms_flush(ps, check, 8))
+			return -1;
+		changed = 1;
 	}
-	free(sn.v);
+	if (ld64(&d->w1) != bits) {
+		st64(&d->w1, bits);
+		if (pms_flush(ps, d, sizeof(*d)))
+			return -1;
+		changed = 1;
+	}
+	if (changed)
+		pms_drain(ps); /* the page says what exists before reuse */
+	*live = bits;
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -40,6 +41,8 @@
 #include "errors.h"
 #include "plant.h"
 #include "recover.h"
+#include "object.h"
+#include "index.h"
 
 /*
  * pms_geometry -- pages and data offset of a pool of size bytes: two
@@ -552,6 +555,68 @@ fix_marks(struct pmemstore *ps, uint64_t h0, uint64_t h1)
 	return 0;
 }
 
+/* clean_check -- the checksum of a clean-close record */
+static uint64_t
+clean_check(const struct pms_clean *c)
+{
+	return XXH64(c, offsetof(struct pms_clean, check), PMS_CLEAN_SEED);
+}
+
+/*
+ * clean_read -- was the pool closed cleanly?  Both copies of the record
+ * verify and agree: take its counts (ps->dirty = 0).  Otherwise the slab
+ * bitmaps are hints and the counts unknown (ps->dirty = 1).
+ */
+static void
+clean_read(struct pmemstore *ps)
+{
+	const struct pms_clean *a = &ps->sbp[0]->clean, *b = &ps->sbp[1]->clean;
+
+	ps->dirty = !(a->check != 0 && a->check == clean_check(a) &&
+		      memcmp(a, b, sizeof(*a)) == 0);
+	if (!ps->dirty) {
+		ps->objects = a->objects;
+		ps->bytes = a->bytes;
+		ps->clean_gen = a->gen;
+	}
+}
+
+/*
+ * clean_write -- the clean-close record (objects, bytes) into both
+ * superblock pages, or, with clean 0, its invalidation (check = 0); one
+ * fence.  Invalidation comes first at a read-write open, before anything
+ * changes; a close writes it last, after every change is durable.  A crash
+ * between leaves a record that does not verify in one copy at least:
+ * dirty, the safe reading.
+ */
+static int
+clean_write(struct pmemstore *ps, int clean)
+{
+	struct pms_clean c = {0};
+
+	if (clean) {
+		c.objects = ps->objects;
+		c.bytes = ps->bytes;
+		c.gen = ps->clean_gen + 1;
+		c.check = clean_check(&c);
+	}
+	for (int i = 0; i < 2; i++) {
+		struct pms_clean *d = &ps->sbp[i]->clean;
+
+		if (clean) {
+			__atomic_store_n(&d->objects, c.objects,
+					 __ATOMIC_RELAXED);
+			__atomic_store_n(&d->bytes, c.bytes, __ATOMIC_RELAXED);
+			__atomic_store_n(&d->gen, c.gen, __ATOMIC_RELAXED);
+		}
+		__atomic_store_n(&d->check, c.check, __ATOMIC_RELAXED);
+		if (pms_flush(ps, d, sizeof(*d)))
+			return -1;
+	}
+	pms_drain(ps); /* clean: every change before it is durable */
+	return 0;
+}
+
 /* attach -- validate, recover and index a mapped pool */
 static int
 attach(struct pmemstore *ps, uint64_t fsize)
@@ -587,7 +652,10 @@ attach(struct pmemstore *ps, uint64_t fsize)
 	err = reserve_bytes(ps, 0, meta);
 	if (err)
 		return reserve_fail(ps, err, meta, "metadata");
-	if (pms_recover(ps))
+	clean_read(ps);
+	if (!ps->rdonly && !ps->dirty && clean_write(ps, 0))
+		return -1;
+	if (pms_index_open(ps) || pms_recover(ps))
 		return -1;
 	if (bad >= 0 && !ps->rdonly && restore_super(ps, bad))
 		return -1;
@@ -717,6 +785,25 @@ format(struct pmemstore *ps, uint64_t size)
 	ps->pages.hwm = 0;
 	if (pms_hwm_extend(ps, PMS_HWM_INITIAL)) /* fences */
 		return -1;
+	/* the index: a segment at page 0, its directory at page 4 */
+	err = reserve_bytes(ps, data_off, (PMS_SEG_PAGES + 1) * PMS_PAGE_SIZE);
+	if (err)
+		return reserve_fail(ps, err, data_off +
+					     (PMS_SEG_PAGES + 1) * PMS_PAGE_SIZE,
+				    "the index");
+	ps->data = ps->base + data_off;
+	ps->objects = ps->bytes = 0;
+	ps->clean_gen = 0;
+	if (pms_index_format(ps, 0, PMS_SEG_PAGES))
+		return -1;
+	for (int c = 0; c < 2; c++) {
+		struct pms_clean *d = &ps->sbp[c]->clean;
+
+		memset(d, 0, sizeof(*d));
+		d->check = clean_check(d);
+		if (pms_flush(ps, d, sizeof(*d)))
+			return -1;
+	}
 	for (int c = 0; c < (PMS_PLANTED(SUPER_ONECOPY) ? 1 : 2); c++) {
 		memcpy(&ps->sbp[c]->sb, &sb, sizeof(sb));
 		if (pms_flush(ps, &ps->sbp[c]->sb, sizeof(sb)))
@@ -806,14 +893,44 @@ fail:
 	return NULL;
 }
 
+/*
+ * shutdown_clean -- a read-write close: after a crash, what open left
+ * unchecked is checked now (so the bitmaps are exact) and the objects
+ * counted; superseded directories freed; then the clean-close record.
+ * Every allocation and free is durable already.
+ */
+static int
+shutdown_clean(struct pmemstore *ps)
+{
+	uint64_t gfree;
+	int64_t objects, bytes;
+
+	if (ps->dirty) {
+		if (pms_heap_settle(ps) ||
+		    pms_obj_count(ps, &ps->objects, &ps->bytes))
+			return -1;
+	} else {
+		pms_heap_sums(ps, &gfree, &objects, &bytes);
+		ps->objects += (uint64_t)objects;
+		ps->bytes += (uint64_t)bytes;
+	}
+	if (pms_index_close(ps))
+		return -1;
+	return clean_write(ps, 1);
+}
+
 /* pmemstore_close -- public: close a pool; everything is durable already */
 int
 pmemstore_close(struct pmemstore *ps)
 {
+	int ret = 0;
+
 	if (ps == NULL)
 		return pms_err(EINVAL, "pool handle is NULL");
+	if (!ps->rdonly && !__atomic_load_n(&ps->broken, __ATOMIC_ACQUIRE))
+		ret = shutdown_clean(ps);
 	pool_free(ps);
-	return 0;
+	return ret;
 }
 
 /* pmemstore_is_pmem -- public: 1 on the flush+fence path, 0 on msync */
@@ -842,8 +959,16 @@ pmemstore_stats(struct pmemstore *ps, struct pmemstore_stats *st)
 	pms_heap_sums(ps, &gfree, &objects, &bytes);
 	st->pages_free = pms_pages_nfree(&ps->pages) + gfree;
 	st->pages_used = st->pages_total - st->pages_free;
-	st->objects = ps->objects + (uint64_t)objects;
-	st->bytes = ps->bytes + (uint64_t)bytes;
+	if (ps->dirty) {
+		/* after a crash: a walk of the index, O(objects) */
+		if (pms_obj_count(ps, &st->objects, &st->bytes))
+			return -1;
+	} else {
+		st->objects = ps->objects + (uint64_t)objects;
+		st->bytes = ps->bytes + (uint64_t)bytes;
+	}
+	st->index_pages =
+		__atomic_load_n(&ps->index.pages, __ATOMIC_RELAXED);
 	struct pms_counters sum;
 
 	pms_counters_sum(ps, &sum);

@@ -63,8 +63,14 @@ struct pmemstore {
 	uint64_t id; /* unique per handle: keys the threads' counter caches */
 	pthread_mutex_t ctr_lock;
 	struct pms_counters *ctrs; /* every thread's block */
-	uint64_t objects; /* found by open; the heaps count the changes */
+	/*
+	 * not closed cleanly (a crash): slab bitmaps are hints until a page
+	 * is checked (pms_obj_validate), counts are walked (pmemstore_stats)
+	 */
+	int dirty;
+	uint64_t objects; /* from the clean close; the heaps count changes */
 	uint64_t bytes;
+	uint64_t clean_gen; /* clean closes so far */
 };
 
 /* pms_page_addr -- address of data page p */
