@@ -389,11 +389,38 @@ test_superblock(void)
 	       (unsigned long)a.hwm, (unsigned long)b.hwm);
 	CU_ASSERT(hwm > 0);
 
-	/* every descriptor of a new pool is free (all zero) */
+	/*
+	 * every descriptor of a new pool is free (all zero) but the index's:
+	 * a segment of depth 0 at pages 0..3, a one-page directory at page 4
+	 * naming it, in both directory words
+	 */
 	size_t dlen = a.sb.npages * sizeof(struct pms_desc);
 	uint8_t *d = malloc(dlen);
+	struct pms_desc *dd = (struct pms_desc *)d;
+	uint64_t dir0 = 1;
+
 	CU_ASSERT_EQUAL(file_read_at(path, PMS_DESC_OFF, d, dlen), 0);
-	CU_ASSERT(mem_is(d, 0, dlen));
+	for (unsigned i = 0; i < PMS_SEG_PAGES; i++) {
+		CU_ASSERT_EQUAL(dd[i].w0, PMS_DESC_INDEX_W0(PMS_INDEX_SEG, i));
+		CU_ASSERT_EQUAL(dd[i].w1, i ? 0 : PMS_SEG_W1(0, 0));
+	}
+	CU_ASSERT_EQUAL(dd[PMS_SEG_PAGES].w0,
+			PMS_DESC_INDEX_W0(PMS_INDEX_DIR, 0));
+	CU_ASSERT_EQUAL(dd[PMS_SEG_PAGES].w1, 1);
+	CU_ASSERT(mem_is(d + (PMS_SEG_PAGES + 1) * sizeof(struct pms_desc), 0,
+			 dlen - (PMS_SEG_PAGES + 1) * sizeof(struct pms_desc)));
+	CU_ASSERT_EQUAL(a.dir, PMS_DIR_WORD(PMS_SEG_PAGES, 0));
+	CU_ASSERT_EQUAL(b.dir, a.dir);
+	CU_ASSERT_EQUAL(file_read_at(path, a.sb.data_off + PMS_SEG_PAGES *
+						       PMS_PAGE_SIZE,
+				     &dir0, 8),
+			0);
+	CU_ASSERT_EQUAL(dir0, 0); /* the segment's first page */
+	/* a new pool was never opened: closed cleanly, with no object */
+	CU_ASSERT_EQUAL(a.clean.objects, 0);
+	CU_ASSERT_NOT_EQUAL(a.clean.check, 0);
+	CU_ASSERT(memcmp(&a.clean, &b.clean, sizeof(a.clean)) == 0);
+	CU_ASSERT(mem_is(&a.split, 0, sizeof(a.split)));
 	free(d);
 
 	/* two pools get different UUIDs */

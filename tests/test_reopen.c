@@ -182,7 +182,9 @@ test_reopen_many(void)
 	verify_all(ps, objs, NOBJ);
 	struct pmemstore_stats s1 = get_stats(ps);
 	CU_ASSERT_EQUAL(s1.pages_total, s0.pages_total);
-	CU_ASSERT_EQUAL(s1.pages_free, s0.pages_free);
+	/* directories a doubling superseded are freed at close */
+	CU_ASSERT_EQUAL(s1.pages_free + s1.index_pages,
+			s0.pages_free + s0.index_pages);
 	CU_ASSERT_EQUAL(s1.objects, s0.objects);
 	CU_ASSERT_EQUAL(s1.bytes, s0.bytes);
 
@@ -250,7 +252,7 @@ test_reopen_many(void)
 		struct pmemstore_stats s4 = get_stats(ps);
 		CU_ASSERT_EQUAL(s4.objects, 0);
 		CU_ASSERT_EQUAL(s4.bytes, 0);
-		CU_ASSERT_EQUAL(s4.pages_free, s4.pages_total);
+		CU_ASSERT_EQUAL(s4.pages_free + s4.index_pages, s4.pages_total);
 		EXPECT_OK(pmemstore_close(ps));
 	}
 out:
