@@ -152,7 +152,8 @@ static uint64_t rng = 1; /* the random choices of the parent */
 
 /* pool files this process may have made, removed by die() */
 static char *made[16];
-static unsigned nmade;
+static volatile sig_atomic_t nmade;
+static int midline; /* stderr has a progress line without its end */
 
 /*
  * die -- print a message, remove the pools and exit (a child only exits)
@@ -163,15 +164,31 @@ die(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
+	if (midline)
+		fputc('\n', stderr);
 	fprintf(stderr, "openbench%s: ", in_child ? " (child)" : "");
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
 	if (in_child)
 		_exit(1);
-	for (unsigned i = 0; i < nmade; i++)
+	for (unsigned i = 0; i < (unsigned)nmade; i++)
 		unlink(made[i]);
 	exit(1);
+}
+
+/*
+ * on_signal -- SIGINT, SIGTERM, SIGHUP: remove the pools, then die of the
+ * signal (a 10 M run has gigabytes of them in a tmpfs)
+ */
+static void
+on_signal(int sig)
+{
+	if (!in_child)
+		for (unsigned i = 0; i < (unsigned)nmade; i++)
+			unlink(made[i]);
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 /*
@@ -372,8 +389,10 @@ pool_path(const struct opts *o, const char *name)
 	if (asprintf(&p, "%s/openbench.%ld.%s", o->dir, (long)getpid(), name) <
 	    0)
 		die("out of memory");
-	if (nmade < sizeof(made) / sizeof(made[0]))
-		made[nmade++] = p;
+	if (nmade < (sig_atomic_t)(sizeof(made) / sizeof(made[0]))) {
+		made[nmade] = p;
+		nmade = nmade + 1; /* after the store: on_signal may read it */
+	}
 	return p;
 }
 
@@ -496,7 +515,9 @@ fill_ps(void *arg)
 				 "persist_alloc_init of object %" PRIu64
 				 ": %s%s",
 				 k, pmemstore_errormsg(),
-				 e == ENOSPC ? " (a larger -b?)" : "");
+				 e == ENOMEM || e == ENOSPC
+					 ? " (pool full: -b?)"
+					 : "");
 			break;
 		}
 	}
@@ -567,19 +588,31 @@ fill(struct pmemstore *ps, PMEMobjpool *pop, struct obj_root *root, uint64_t n,
 }
 
 /*
- * check_obj -- die unless an object found is object k, 64 bytes long
+ * first_word -- the first 8 bytes of an object (0 for NULL): what the
+ * timed region reads of it
+ */
+static uint64_t
+first_word(const void *p)
+{
+	uint64_t v = 0;
+
+	if (p != NULL)
+		memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/*
+ * check_obj -- die unless the object found (p, its size and first word
+ * v) is object k, 64 bytes long
  */
 static void
-check_obj(const void *p, size_t size, uint64_t k, const char *what)
+check_obj(const void *p, size_t size, uint64_t v, uint64_t k, const char *what)
 {
-	uint64_t v;
-
 	if (p == NULL)
 		die("%s: object %" PRIu64 " not found", what, k);
 	if (size != OBJ_SIZE)
 		die("%s: object %" PRIu64 " has %zu bytes, not %d", what, k,
 		    size, OBJ_SIZE);
-	memcpy(&v, p, sizeof(v));
 	if (v != k)
 		die("%s: object %" PRIu64 " holds %" PRIu64, what, k, v);
 }
@@ -592,7 +625,7 @@ check_obj(const void *p, size_t size, uint64_t k, const char *what)
 static struct pmemstore *
 ps_open_get(const char *path, uint64_t stream, uint64_t k, struct result *r)
 {
-	uint64_t rss0, anon0, rss1, anon1, t0, t1, t2;
+	uint64_t rss0, anon0, rss1, anon1, t0, t1, t2, v;
 	struct pmemstore *ps;
 	size_t size = 0;
 	uuid_t id;
@@ -607,9 +640,10 @@ ps_open_get(const char *path, uint64_t stream, uint64_t k, struct result *r)
 	if (ps == NULL)
 		die("pmemstore_open %s: %s", path, pmemstore_errormsg());
 	p = persist_get(ps, id, &size);
-	check_obj(p, size, k, "persist_get after open");
+	v = first_word(p);
 	t2 = now_ns();
 	read_rss(&rss1, &anon1);
+	check_obj(p, size, v, k, "persist_get after open");
 
 	add(&r->open, ms(t1 - t0));
 	add(&r->total, ms(t2 - t0));
@@ -643,10 +677,11 @@ ps_pages(struct pmemstore *ps, struct result *r)
 static void
 obj_open_get(const char *path, uint64_t k, struct result *r)
 {
-	uint64_t rss0, anon0, rss1, anon1, t0, t1, t2;
+	uint64_t rss0, anon0, rss1, anon1, t0, t1, t2, v;
 	struct obj_root *root;
 	PMEMobjpool *pop;
 	PMEMoid oid;
+	void *p;
 
 	malloc_trim(0);
 	read_rss(&rss0, &anon0);
@@ -662,12 +697,14 @@ obj_open_get(const char *path, uint64_t k, struct result *r)
 	if (k >= root->n)
 		die("pmemobj root has %" PRIu64 " slots, not %" PRIu64, root->n,
 		    k + 1);
-	check_obj(pmemobj_direct(root->oid[k]),
-		  pmemobj_alloc_usable_size(root->oid[k]) >= OBJ_SIZE ? OBJ_SIZE
-								      : 0,
-		  k, "pmemobj object after open");
+	p = pmemobj_direct(root->oid[k]);
+	v = first_word(p);
 	t2 = now_ns();
 	read_rss(&rss1, &anon1);
+	check_obj(p,
+		  pmemobj_alloc_usable_size(root->oid[k]) >= OBJ_SIZE ? OBJ_SIZE
+								      : 0,
+		  v, k, "pmemobj object after open");
 	pmemobj_close(pop);
 
 	add(&r->open, ms(t1 - t0));
@@ -777,8 +814,10 @@ count_pmemstore(const struct opts *o, uint64_t n, const char *path,
 	fprintf(stderr,
 		"openbench: count: pmemstore fill of %" PRIu64 " objects ...",
 		n);
+	midline = 1;
 	r->fill_s = (double)fill(ps, NULL, NULL, n, o->threads) / 1e9;
 	fprintf(stderr, " %.2f s\n", r->fill_s);
+	midline = 0;
 	if (pmemstore_close(ps) != 0)
 		die("pmemstore_close: %s", pmemstore_errormsg());
 }
@@ -811,8 +850,10 @@ count_pmemobj(const struct opts *o, uint64_t n, const char *path,
 	pmemobj_persist(pop, &root->n, sizeof(root->n));
 	fprintf(stderr,
 		"openbench: count: pmemobj fill of %" PRIu64 " objects ...", n);
+	midline = 1;
 	r->fill_s = (double)fill(NULL, pop, root, n, o->threads) / 1e9;
 	fprintf(stderr, " %.2f s\n", r->fill_s);
+	midline = 0;
 	pmemobj_close(pop);
 }
 
@@ -1453,6 +1494,9 @@ main(int argc, char *argv[])
 				? "/dev/shm"
 				: ".";
 	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	/* before the first pool: libpmem reads it once per process */
 	if (getenv("PMEM_IS_PMEM_FORCE") == NULL && on_tmpfs(o.dir)) {
 		setenv("PMEM_IS_PMEM_FORCE", "1", 1);
