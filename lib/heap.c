@@ -988,6 +988,18 @@ pms_heap_candidate(struct pmemstore *ps, uint64_t page, unsigned cls)
 	return 0;
 }
 
+/* pms_heap_cands_reset -- forget every candidate (open reads again) */
+void
+pms_heap_cands_reset(struct pmemstore *ps)
+{
+	for (unsigned c = 0; c < PMS_NCLASSES; c++)
+		ps->heaps.cands[c].n = 0;
+	for (uint64_t z = 0; z < ps->heaps.nzones; z++)
+		if (ps->heaps.map[z])
+			memset(ps->heaps.map[z], 0,
+			       PMS_MAP_ZONE * sizeof(*ps->heaps.map[z]));
+}
+
 /*
  * cand_take -- a slab of class cls with a free slot for heap h (locked),
  * from the pages open left for the class; NULL when none is left

@@ -126,6 +126,7 @@ int pms_heap_reserve(struct pmemstore *ps, struct pms_heap *h, unsigned cls,
 void pms_heap_release(struct pms_heap *h, struct pms_slab *s, unsigned slot);
 int pms_heap_reclaim(struct pmemstore *ps);
 int pms_heap_candidate(struct pmemstore *ps, uint64_t page, unsigned cls);
+void pms_heap_cands_reset(struct pmemstore *ps);
 struct pms_slab *pms_heap_slab_peek(struct pmemstore *ps, uint64_t page);
 struct pms_slab *pms_heap_slab_of(struct pmemstore *ps, struct pms_heap *me,
 				  uint64_t page);

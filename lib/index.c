@@ -638,15 +638,17 @@ dir_sane(struct pmemstore *ps, uint64_t dw)
 
 /*
  * pms_index_open -- find the directory (the deeper sane copy of the word)
- * and finish a split the log says was decided (not when read-only: the
- * directory then still names the segment, which holds every entry)
+ * and a split the log says was decided (ps->index.redo); writes nothing.
+ * Read-only, the directory still names the split segment, which holds
+ * every entry, so lookups are right without the redo.
  */
 int
 pms_index_open(struct pmemstore *ps)
 {
 	uint64_t d0 = ps->sbp[0]->dir, d1 = ps->sbp[1]->dir, dw;
 	int s0 = dir_sane(ps, d0), s1 = dir_sane(ps, d1);
-	struct pms_split_log *log = &ps->sbp[0]->split;
+	const struct pms_split_log *log = &ps->sbp[0]->split;
+	struct pms_redo *r = &ps->index.redo;
 
 	if (!s0 && !s1)
 		return pms_err(EIO,
@@ -659,9 +661,51 @@ pms_index_open(struct pmemstore *ps)
 	else
 		dw = s0 ? d0 : d1;
 	ps->index.dir = dw;
-	if (ps->rdonly)
-		return 0;
-	/* the other copy: a doubling cut short, or damage */
+	memset(r, 0, sizeof(*r));
+	if (log->check == 0 || log->check != log_check(log))
+		return 0; /* none, or torn before its fence: never happened */
+	uint64_t w1, seg = log->seg, twin = log->twin, depth = log->depth;
+	unsigned g = PMS_DIR_DEPTH(dw);
+
+	if (!seg_ok(ps, seg) || !seg_ok(ps, twin) || depth >= g ||
+	    seg >= ps->pages.hwm || twin >= ps->pages.hwm || seg == twin)
+		return pms_err(EIO,
+			       "pool %s: the index split log is out of bounds; "
+			       "run pmemstore_check",
+			       ps->path);
+	w1 = ps->desc[seg].w1;
+	r->prefix = PMS_SEG_PREFIX(w1);
+	if (PMS_SEG_DEPTH(w1) == depth + 1)
+		r->prefix >>= 1; /* step 3 had landed for the segment */
+	else if (PMS_SEG_DEPTH(w1) != depth)
+		return pms_err(EIO,
+			       "pool %s: the index split log disagrees with "
+			       "segment %llu; run pmemstore_check",
+			       ps->path, (unsigned long long)seg);
+	if ((r->prefix >> depth) != 0)
+		return pms_err(EIO,
+			       "pool %s: index segment %llu has a malformed "
+			       "prefix; run pmemstore_check",
+			       ps->path, (unsigned long long)seg);
+	r->seg = seg;
+	r->twin = twin;
+	r->depth = (unsigned)depth;
+	r->valid = 1;
+	return 0;
+}
+
+/*
+ * pms_index_repair -- the index's writes of a read-write open, once every
+ * check passed: the other copy of the directory word (a doubling cut
+ * short, or damage), and the split the log decided, finished
+ */
+int
+pms_index_repair(struct pmemstore *ps)
+{
+	struct pms_split_log *log = &ps->sbp[0]->split;
+	struct pms_redo *r = &ps->index.redo;
+	uint64_t dw = ps->index.dir;
+
 	for (int c = 0; c < 2; c++) {
 		if (ps->sbp[c]->dir == dw)
 			continue;
@@ -670,34 +714,16 @@ pms_index_open(struct pmemstore *ps)
 			return -1;
 		pms_drain(ps);
 	}
-	if (log->check != 0 && log->check == log_check(log)) {
-		uint64_t seg = log->seg, twin = log->twin, prefix, w1;
-		unsigned depth = (unsigned)log->depth, g = PMS_DIR_DEPTH(dw);
-
-		w1 = ps->desc[seg].w1;
-		prefix = PMS_SEG_PREFIX(w1);
-		if (PMS_SEG_DEPTH(w1) == depth + 1)
-			prefix >>= 1; /* step 3 had landed for the segment */
-		if (!seg_ok(ps, seg) || !seg_ok(ps, twin) || depth >= g ||
-		    seg >= ps->pages.hwm || twin >= ps->pages.hwm ||
-		    (prefix >> depth) != 0)
-			return pms_err(EIO,
-				       "pool %s: the index split log is out of "
-				       "bounds; run pmemstore_check",
-				       ps->path);
-		if (apply_split(ps, seg, twin, depth, prefix))
-			return -1;
+	if (r->valid &&
+	    apply_split(ps, r->seg, r->twin, r->depth, r->prefix))
+		return -1;
+	if (log->check != 0) {
 		st(&log->check, 0);
 		if (pms_flush(ps, &log->check, 8))
 			return -1;
-		pms_drain(ps); /* the split is finished */
-	} else if (log->check != 0) {
-		/* torn before its fence: the split never happened */
-		st(&log->check, 0);
-		if (pms_flush(ps, &log->check, 8))
-			return -1;
-		pms_drain(ps);
+		pms_drain(ps); /* the split is finished, or never was */
 	}
+	r->valid = 0;
 	return 0;
 }
 

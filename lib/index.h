@@ -51,6 +51,13 @@ struct pms_oldir {
 	uint64_t page, npages;
 };
 
+/* pms_redo -- a split the log says was decided, found by open */
+struct pms_redo {
+	uint64_t seg, twin, prefix;
+	unsigned depth;
+	int valid;
+};
+
 struct pms_index {
 	struct pms_stripe *stripes;
 	pthread_mutex_t split_lock; /* one split or doubling at a time */
@@ -58,6 +65,7 @@ struct pms_index {
 	uint64_t pages;		    /* pages of segments and directories */
 	struct pms_oldir *old;	    /* superseded directories (close frees) */
 	size_t nold;
+	struct pms_redo redo;
 };
 
 struct pmemstore;
@@ -73,6 +81,7 @@ int pms_index_init(struct pms_index *ix);
 void pms_index_fini(struct pms_index *ix);
 int pms_index_format(struct pmemstore *ps, uint64_t seg, uint64_t dirpage);
 int pms_index_open(struct pmemstore *ps);
+int pms_index_repair(struct pmemstore *ps);
 int pms_index_close(struct pmemstore *ps);
 
 /* pms_index_stripe -- the stripe of a hash */

@@ -432,8 +432,8 @@ super_state(const struct pms_super *sb)
 	 */
 	if (sb->version == 0)
 		return 2;
-	if (sb->version > PMS_FORMAT_VERSION)
-		return 1; /* unknown version */
+	if (sb->version != PMS_FORMAT_VERSION)
+		return 1; /* a version this library does not read */
 	if (sb->checksum != pms_super_checksum(sb))
 		return 2; /* torn or corrupt */
 	return 3;
@@ -466,6 +466,13 @@ load_super(struct pmemstore *ps, uint64_t fsize, int *bad)
 	if ((s[0] == 1 || s[1] == 1) && s[0] != 3 && s[1] != 3) {
 		const struct pms_super *f = s[0] == 1 ? &c[0] : &c[1];
 
+		if (f->version < PMS_FORMAT_VERSION)
+			return pms_err(ENOTSUP,
+				       "pool %s: format version %u, written by "
+				       "an older libpmemstore; this library "
+				       "reads version %u only",
+				       ps->path, f->version,
+				       PMS_FORMAT_VERSION);
 		return pms_err(ENOTSUP,
 			       "pool %s: format version %u is not known to "
 			       "this library (it knows version %u)",
@@ -617,6 +624,20 @@ clean_write(struct pmemstore *ps, int clean)
 	return 0;
 }
 
+/*
+ * pms_pool_begin -- the first writes of a read-write open, made once every
+ * check of the open passed (recover.c): the clean-close record
+ * invalidated (fence) before anything else changes, then the index's
+ * repairs
+ */
+int
+pms_pool_begin(struct pmemstore *ps)
+{
+	if (clean_write(ps, 0))
+		return -1;
+	return pms_index_repair(ps);
+}
+
 /* attach -- validate, recover and index a mapped pool */
 static int
 attach(struct pmemstore *ps, uint64_t fsize)
@@ -653,8 +674,6 @@ attach(struct pmemstore *ps, uint64_t fsize)
 	if (err)
 		return reserve_fail(ps, err, meta, "metadata");
 	clean_read(ps);
-	if (!ps->rdonly && !ps->dirty && clean_write(ps, 0))
-		return -1;
 	if (pms_index_open(ps) || pms_recover(ps))
 		return -1;
 	if (bad >= 0 && !ps->rdonly && restore_super(ps, bad))

@@ -88,6 +88,9 @@ struct stat;
 /* pms_devdax_size -- the size of a device-dax node, from sysfs */
 int pms_devdax_size(const char *path, const struct stat *st, uint64_t *size);
 
+/* pms_pool_begin -- the first writes of a read-write open; see pool.c */
+int pms_pool_begin(struct pmemstore *ps);
+
 /* pms_hwm_extend -- make descriptors [0, end) usable; see pool.c */
 int pms_hwm_extend(struct pmemstore *ps, uint64_t end);
 

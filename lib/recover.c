@@ -103,27 +103,44 @@ free_run(struct pmemstore *ps, uint64_t lo, uint64_t hi)
 }
 
 /*
- * pms_recover -- rebuild the volatile state of the pool from descriptors
- * [0, hwm) and repair what a crash left in them (not when read-only)
+ * struct tally -- what a clean close must have left, counted from the
+ * descriptors alone: set bits of small-object slabs and of record pages,
+ * sane HEADs, and repairs other than TAIL rewrites (a clean close leaves
+ * none)
  */
-int
-pms_recover(struct pmemstore *ps)
+struct tally {
+	uint64_t small, records, heads, odd;
+};
+
+/*
+ * scan -- one pass over descriptors [0, hwm): free extents and candidate
+ * slab pages into the volatile state, repairs queued in f, figures in ty
+ */
+static int
+scan(struct pmemstore *ps, struct fixes *f, struct tally *ty)
 {
 	uint64_t hwm = ps->pages.hwm, run_end = 0, run_head = 0, lo = 0;
 	uint64_t dir = PMS_DIR_PAGE(ps->index.dir), ndir, ipages = 0;
-	struct fixes f = {0};
 	int ret = -1;
 
 	ndir = (1ULL << PMS_DIR_DEPTH(ps->index.dir)) * 8 / PMS_PAGE_SIZE;
 	if (ndir == 0)
 		ndir = 1;
-	if (pms_heaps_map(ps))
-		return -1;
 	for (uint64_t p = 0; p < hwm; p++) {
 		uint64_t w0 = ps->desc[p].w0, w1 = ps->desc[p].w1;
 		unsigned t = PMS_DESC_TYPE(w0), cls;
 		int used = 1;
 
+		if (ps->index.redo.valid && p >= ps->index.redo.twin &&
+		    p < ps->index.redo.twin + PMS_SEG_PAGES) {
+			/* the twin of a decided split: its descriptors come
+			 * with the redo (pms_index_repair) */
+			if (free_run(ps, lo, p))
+				goto out;
+			lo = p + 1;
+			ipages++;
+			continue;
+		}
 		if (p < run_end) {
 			/* inside a run: a TAIL, or rewritten as one */
 			uint64_t q = p - run_head;
@@ -144,9 +161,9 @@ pms_recover(struct pmemstore *ps)
 			    !PMS_PLANTED(TAIL_NOREPAIR)) {
 				/* read-only: persist_id_of cannot trust them */
 				ps->stale_runs = ps->rdonly;
-				if (fix_add(ps, &f, &ps->desc[p].w0,
+				if (fix_add(ps, f, &ps->desc[p].w0,
 					    PMS_DESC_TAIL_W0(q)) ||
-				    fix_add(ps, &f, &ps->desc[p].w1, 0))
+				    fix_add(ps, f, &ps->desc[p].w1, 0))
 					goto out;
 			}
 			continue;
@@ -159,8 +176,11 @@ pms_recover(struct pmemstore *ps)
 				goto out;
 			}
 			/* a zeroing cut in half (w0 landed, w1 not) */
-			if (w1 != 0 && fix_add(ps, &f, &ps->desc[p].w1, 0))
-				goto out;
+			if (w1 != 0) {
+				if (fix_add(ps, f, &ps->desc[p].w1, 0))
+					goto out;
+				ty->odd++;
+			}
 			used = 0;
 			break;
 		case PMS_DESC_SLAB: {
@@ -177,6 +197,10 @@ pms_recover(struct pmemstore *ps)
 				malformed(ps, p, "has bits beyond its slots");
 				goto out;
 			}
+			if (cls == PMS_CLASS_RECORD)
+				ty->records += (uint64_t)__builtin_popcountll(w1);
+			else
+				ty->small += (uint64_t)__builtin_popcountll(w1);
 			if (w1 == full)
 				break; /* its slab comes with its first free */
 			if (w1 == 0 && !ps->dirty) {
@@ -190,23 +214,32 @@ pms_recover(struct pmemstore *ps)
 		case PMS_DESC_HEAD: {
 			uint64_t n = w1;
 
-			/* a live object's run is in bounds: else an orphan */
-			if (n == 0 || n > hwm - p ||
-			    PMS_DESC_HEAD_RPAGE(w0) >= hwm ||
-			    PMS_DESC_HEAD_RSLOT(w0) >= PMS_SLOTS_MAX) {
-				if (zero_desc(ps, &f, p))
+			uint64_t rp = PMS_DESC_HEAD_RPAGE(w0);
+
+			/*
+			 * A live object's run is in bounds and its record in
+			 * a record page (descriptors only): else an orphan
+			 */
+			if (n == 0 || n > hwm - p || rp >= hwm ||
+			    (rp >= p && rp - p < n) ||
+			    ps->desc[rp].w0 !=
+				    PMS_DESC_SLAB_W0(PMS_CLASS_RECORD)) {
+				if (zero_desc(ps, f, p))
 					goto out;
+				ty->odd++;
 				used = 0;
 				break;
 			}
+			ty->heads++;
 			run_head = p;
 			run_end = p + n;
 			break;
 		}
 		case PMS_DESC_TAIL:
 			/* outside any run: a free or alloc cut short */
-			if (zero_desc(ps, &f, p))
+			if (zero_desc(ps, f, p))
 				goto out;
+			ty->odd++;
 			used = 0;
 			break;
 		case PMS_DESC_INDEX: {
@@ -223,7 +256,7 @@ pms_recover(struct pmemstore *ps)
 			if (kind == PMS_INDEX_DIR &&
 			    (p < dir || p >= dir + ndir)) {
 				/* superseded, or an orphan of a doubling */
-				if (zero_desc(ps, &f, p))
+				if (zero_desc(ps, f, p))
 					goto out;
 				used = 0;
 				break;
@@ -232,7 +265,7 @@ pms_recover(struct pmemstore *ps)
 			break;
 		}
 		case PMS_DESC_VOLATILE:
-			if (zero_desc(ps, &f, p))
+			if (zero_desc(ps, f, p))
 				goto out;
 			used = 0;
 			break;
@@ -252,11 +285,49 @@ pms_recover(struct pmemstore *ps)
 		}
 	}
 	/* runs reach no further than hwm (checked at their HEAD) */
-	if (free_run(ps, lo, hwm) ||
-	    free_run(ps, hwm, ps->npages))
+	if (free_run(ps, lo, hwm) || free_run(ps, hwm, ps->npages))
 		goto out;
 	ps->index.pages = ipages;
-	/* every check passed: apply the repairs, one fence for all */
+	ret = 0;
+out:
+	return ret;
+}
+
+/*
+ * pms_recover -- rebuild the volatile state of the pool from descriptors
+ * [0, hwm) and repair what a crash left in them (not when read-only).
+ * After a clean close, the descriptors must agree with the clean-close
+ * record (objects = set bits, one sane HEAD per set record bit, nothing
+ * to repair but TAILs): if they do not, the pool is damaged, and it is
+ * read again as after a crash (bitmaps are hints, counts are walked).
+ */
+int
+pms_recover(struct pmemstore *ps)
+{
+	struct fixes f = {0};
+	struct tally t = {0};
+	uint64_t hwm = ps->pages.hwm;
+	int ret = -1;
+
+	if (pms_heaps_map(ps))
+		return -1;
+	if (scan(ps, &f, &t))
+		goto out;
+	if (!ps->dirty && (t.odd || t.records != t.heads ||
+			   t.small + t.records != ps->objects)) {
+		ps->dirty = 1;
+		f.n = 0;
+		pms_heap_cands_reset(ps);
+		pms_pages_fini(&ps->pages);
+		pms_pages_init(&ps->pages);
+		ps->pages.hwm = hwm;
+		if (scan(ps, &f, &t))
+			goto out;
+	}
+	/* every check passed: the first writes of a read-write open */
+	if (!ps->rdonly && pms_pool_begin(ps))
+		goto out;
+	/* then the repairs, one fence for all */
 	if (!ps->rdonly && f.n) {
 		for (size_t i = 0; i < f.n; i++) {
 			__atomic_store_n(f.v[i].word, f.v[i].value,
