@@ -37,6 +37,7 @@
 #include "slab.h"
 #include "errors.h"
 #include "object.h"
+#include "flush.h"
 
 /* ---- the registry of open pools, and each thread's heaps ---- */
 
@@ -730,7 +731,7 @@ pms_heap_release(struct pms_heap *me, struct pms_slab *s, unsigned slot)
 int
 pms_heap_reclaim(struct pmemstore *ps)
 {
-	(void)pms_heap_settle(ps); /* after a crash: what open left unchecked */
+	(void)pms_heap_settle(ps, 0); /* after a crash: what open left */
 	pthread_mutex_lock(&ps->heaps.lock);
 	for (struct pms_heap *h = ps->heaps.all; h; h = h->next) {
 		pthread_mutex_lock(&h->lock);
@@ -1038,14 +1039,43 @@ cand_take(struct pmemstore *ps, struct pms_heap *h, unsigned cls)
 }
 
 /*
+ * run_settle -- at a close after a crash: the run whose HEAD is at page p
+ * goes if no live object owns it (an allocation or free a crash cut short
+ * left its HEAD): HEAD and TAILs zeroed, flushed, one fence (its pages
+ * are free for the next open, which reads them so)
+ */
+static int
+run_settle(struct pmemstore *ps, uint64_t p)
+{
+	uint64_t n = ps->desc[p].w1, hwm = ps->pages.hwm;
+	int r = pms_obj_run_dead(ps, p);
+
+	if (r <= 0)
+		return r;
+	if (n == 0 || n > hwm - p)
+		n = 1;
+	for (uint64_t q = p; q < p + n; q++) {
+		if (q > p && ps->desc[q].w0 != PMS_DESC_TAIL_W0(q - p))
+			break;
+		__atomic_store_n(&ps->desc[q].w0, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&ps->desc[q].w1, 0, __ATOMIC_RELAXED);
+	}
+	if (pms_flush(ps, &ps->desc[p], n * sizeof(struct pms_desc)))
+		return -1;
+	pms_drain(ps); /* the dead run is gone before the clean record */
+	return 0;
+}
+
+/*
  * pms_heap_settle -- after a crash: every slab page no thread used since
  * open is checked (pms_obj_validate) and taken into heap0, so that its
  * free slots, empty pages and dead records' runs are usable again and its
  * bitmap exact (the pool out of pages; a clean close after a crash).
- * O(slab pages not yet used + their objects).
+ * Closing (nothing runs concurrently), also every run whose object is
+ * dead.  O(slab pages not yet used + their objects + large objects).
  */
 int
-pms_heap_settle(struct pmemstore *ps)
+pms_heap_settle(struct pmemstore *ps, int closing)
 {
 	uint64_t hwm = __atomic_load_n(&ps->pages.hwm, __ATOMIC_ACQUIRE);
 	struct pms_heap *h0 = ps->heaps.heap0;
@@ -1056,6 +1086,12 @@ pms_heap_settle(struct pmemstore *ps)
 		uint64_t w0 = __atomic_load_n(&ps->desc[p].w0, __ATOMIC_ACQUIRE);
 		struct pms_slab **z, **m, *s;
 
+		if (closing && PMS_DESC_TYPE(w0) == PMS_DESC_HEAD &&
+		    PMS_DESC_HEAD_RPAGE(w0) < hwm) {
+			if (run_settle(ps, p))
+				return -1;
+			continue;
+		}
 		if (PMS_DESC_TYPE(w0) != PMS_DESC_SLAB)
 			continue;
 		z = zone(ps, p, 1);

@@ -130,7 +130,7 @@ void pms_heap_cands_reset(struct pmemstore *ps);
 struct pms_slab *pms_heap_slab_peek(struct pmemstore *ps, uint64_t page);
 struct pms_slab *pms_heap_slab_of(struct pmemstore *ps, struct pms_heap *me,
 				  uint64_t page);
-int pms_heap_settle(struct pmemstore *ps);
+int pms_heap_settle(struct pmemstore *ps, int closing);
 int pms_heap_run_get(struct pms_heap *h, uint64_t npages, uint64_t *page);
 void pms_heap_run_put(struct pmemstore *ps, struct pms_heap *h, uint64_t page,
 		      uint64_t npages);

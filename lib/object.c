@@ -964,6 +964,29 @@ pms_obj_count(struct pmemstore *ps, uint64_t *objects, uint64_t *bytes)
 
 /* ---- after a crash: what a slab page holds ---- */
 
+static int slot_live(struct pmemstore *ps, uint64_t loc, const uint8_t *uuid);
+
+/*
+ * pms_obj_run_dead -- after a crash, at the close (nothing runs
+ * concurrently): is the run whose HEAD is at page p no live object's?
+ * Its record must verify, point back, and have its entry.  1 dead, 0
+ * live, -1 damage.
+ */
+int
+pms_obj_run_dead(struct pmemstore *ps, uint64_t p)
+{
+	uint64_t w0 = ld64(&ps->desc[p].w0);
+	uint64_t loc = PMS_LOC(PMS_DESC_HEAD_RPAGE(w0), PMS_DESC_HEAD_RSLOT(w0));
+	struct view v;
+	int r;
+
+	if (PMS_DESC_HEAD_RPAGE(w0) >= ps->npages || !verify_at(ps, loc, &v) ||
+	    v.npages == 0 || v.page != p)
+		return 1;
+	r = slot_live(ps, loc, v.uuid);
+	return r < 0 ? -1 : !r;
+}
+
 /*
  * slot_live -- is the verified header or record at loc, of UUID uuid, a
  * live object's?  Its entry is there, or a free of it is in flight (the
@@ -1025,8 +1048,9 @@ pms_obj_validate(struct pmemstore *ps, uint64_t p, unsigned cls,
 			uint64_t rp = ld64(&rec->page), n = ld64(&rec->npages);
 
 			check = &rec->check;
-			/* a dead record's run, if it still points back here */
-			if (ld64(check) != 0 && rp < ps->npages && n &&
+			/* a dead record's run, if its HEAD still points back
+			 * here (the record's check may be gone already) */
+			if (rp < ps->npages && n &&
 			    n <= ps->npages - rp &&
 			    ld64(&ps->desc[rp].w0) == PMS_DESC_HEAD_W0(p, i) &&
 			    ld64(&ps->desc[rp].w1) == n) {

@@ -823,6 +823,7 @@ format(struct pmemstore *ps, uint64_t size)
 		if (pms_flush(ps, d, sizeof(*d)))
 			return -1;
 	}
+	pms_drain(ps); /* the index is whole before the pool exists */
 	for (int c = 0; c < (PMS_PLANTED(SUPER_ONECOPY) ? 1 : 2); c++) {
 		memcpy(&ps->sbp[c]->sb, &sb, sizeof(sb));
 		if (pms_flush(ps, &ps->sbp[c]->sb, sizeof(sb)))
@@ -925,7 +926,7 @@ shutdown_clean(struct pmemstore *ps)
 	int64_t objects, bytes;
 
 	if (ps->dirty) {
-		if (pms_heap_settle(ps) ||
+		if (pms_heap_settle(ps, 1) ||
 		    pms_obj_count(ps, &ps->objects, &ps->bytes))
 			return -1;
 	} else {
