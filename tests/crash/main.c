@@ -26,6 +26,15 @@
 #define MAXW 64
 #define MAXWL 16
 
+/*
+ * I6 (pmemstore_check of each crash image and recovered pool) is off by
+ * default until pmemstore_check knows format 2; cmake
+ * -DPMEMSTORE_CRASH_POOL_CHECK=ON or --pool-check turns it on
+ */
+#ifndef CRASHSIM_POOL_CHECK
+#define CRASHSIM_POOL_CHECK 0
+#endif
+
 struct options opt;
 struct counts *cur;
 int worker, nworkers = 1;
@@ -176,6 +185,8 @@ usage(void)
 		"  --mt-exhaust K    all subsets when <= K, where several\n"
 		"                    threads' lines are pending (256)\n"
 		"  --expect-violation  exit 0 iff a violation is found\n"
+		"  --pool-check      I6: pmemstore_check finds nothing\n"
+		"                    unrepairable (--no-pool-check: off)\n"
 		"  --keep DIR        keep the image of each violation\n"
 		"  --dump DIR --dump-every K  write every K-th image\n"
 		"  --dir DIR         pools and images ($PMEMSTORE_TEST_DIR)\n"
@@ -200,6 +211,8 @@ main(int argc, char **argv)
 		{"i9-every", required_argument, NULL, '9'},
 		{"mt-exhaust", required_argument, NULL, 'M'},
 		{"expect-violation", no_argument, NULL, 'x'},
+		{"pool-check", no_argument, NULL, 'P'},
+		{"no-pool-check", no_argument, NULL, 'N'},
 		{"keep", required_argument, NULL, 'k'},
 		{"dump", required_argument, NULL, 'd'},
 		{"dump-every", required_argument, NULL, 'D'},
@@ -217,6 +230,7 @@ main(int argc, char **argv)
 	opt.i7_every = 32;
 	opt.i9_every = 16;
 	opt.mt_exhaust = 256;
+	opt.pool_check = CRASHSIM_POOL_CHECK;
 	opt.jobs = cores > 0 ? (int)cores : 1;
 	opt.dir = getenv("PMEMSTORE_TEST_DIR");
 	if (opt.dir == NULL || !*opt.dir)
@@ -272,6 +286,12 @@ main(int argc, char **argv)
 		case 'x':
 			opt.expect = 1;
 			break;
+		case 'P':
+			opt.pool_check = 1;
+			break;
+		case 'N':
+			opt.pool_check = 0;
+			break;
 		case 'k':
 			opt.keep = optarg;
 			break;
@@ -325,14 +345,15 @@ main(int argc, char **argv)
 	int bad = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("crashsim: %d worker(s), seed %llu, %s%s%s%s%s\n", nworkers,
+	printf("crashsim: %d worker(s), seed %llu, %s%s%s%s%s%s\n", nworkers,
 	       (unsigned long long)opt.seed,
 	       opt.quick     ? "quick"
 	       : opt.longrun ? "long"
 			     : "default",
 	       opt.tear ? ", tear" : "", opt.evict ? ", evict" : "",
 	       opt.flush_points ? ", flush points" : "",
-	       opt.expect ? ", expecting a violation" : "");
+	       opt.expect ? ", expecting a violation" : "",
+	       opt.pool_check ? ", pool check" : ", no pool check (I6)");
 	for (int w = 0; w < nworkers; w++) {
 		pids[w] = fork();
 		if (pids[w] < 0) {

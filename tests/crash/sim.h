@@ -31,6 +31,7 @@ struct options {
 	int evict;	     /* --evict: unflushed lines may land */
 	int flush_points;    /* --flush-points */
 	int expect;	     /* --expect-violation */
+	int pool_check;	     /* I6: pmemstore_check (--pool-check) */
 	const char *keep;    /* --keep DIR */
 	const char *dump;    /* --dump DIR */
 	uint64_t dump_every; /* --dump-every K */
@@ -149,6 +150,7 @@ extern struct oracle orc;
 struct fill_counts {
 	uint64_t n[4];
 	uint64_t free_after;
+	uint64_t ipages; /* index pages before the fill */
 };
 
 /* check_image -- recover img_path and check every invariant; 0 = clean */
