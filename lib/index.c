@@ -155,6 +155,9 @@ scan(struct pmemstore *ps, uint64_t seg, uint64_t h, pms_index_match_fn match,
 	struct pms_bucket *b = seg_at(ps, seg);
 	uint64_t tag = PMS_HASH_TAG(h);
 
+	/* the second window's lines load while the first is read */
+	__builtin_prefetch(&b[window(h, PMS_WINDOW)]);
+	__builtin_prefetch(&b[window(h, PMS_WINDOW + 1)]);
 	for (unsigned w = 0; w < 2 * PMS_WINDOW; w++) {
 		struct pms_bucket *k = &b[window(h, w)];
 
@@ -227,41 +230,59 @@ static int split(struct pmemstore *ps, uint64_t h);
 
 /*
  * pms_index_insert -- store the entry of hash h naming loc, in the emptier
- * of its two windows, and flush its line (no fence: the caller's commit
- * fence makes it durable).  An identical entry already there (a stale one
+ * of its two windows; *where is the entry, which the caller flushes with
+ * the rest of its commit (a flush before the commit's locked stores would
+ * make them wait for it).  An identical entry already there (a stale one
  * a crash left) is taken as it is, so that no location has two entries of
  * one tag in a window.  Full windows: the segment splits, with the stripe
  * lock let go meanwhile (the caller's claim keeps the UUID its own).
+ * match, if given, is offered every other entry of the tag on the way:
+ * 1 when it accepts one (the UUID has an object: nothing stored), else 0;
+ * -1 on failure.
  */
 int
 pms_index_insert(struct pmemstore *ps, struct pms_stripe *sp, uint64_t h,
-		 uint64_t loc)
+		 uint64_t loc, pms_index_match_fn match, void *arg,
+		 uint64_t **where)
 {
-	uint64_t e = PMS_ENTRY(h, loc), seg;
+	uint64_t e = PMS_ENTRY(h, loc), tag = PMS_HASH_TAG(h), seg;
 
 	for (;;) {
 		uint64_t dw = __atomic_load_n(&ps->index.dir, __ATOMIC_ACQUIRE);
 		struct pms_bucket *b;
-		uint64_t *free[2] = {NULL, NULL};
+		uint64_t *free[2] = {NULL, NULL}, *same = NULL;
 		unsigned nfree[2] = {0, 0};
 
 		if (seg_for(ps, dw, h, &seg))
 			return -1;
 		b = seg_at(ps, seg);
+		__builtin_prefetch(&b[window(h, PMS_WINDOW)]);
+		__builtin_prefetch(&b[window(h, PMS_WINDOW + 1)]);
 		for (unsigned w = 0; w < 2 * PMS_WINDOW; w++) {
 			struct pms_bucket *k = &b[window(h, w)];
 
 			for (unsigned i = 0; i < PMS_BUCKET_ENTRIES; i++) {
 				uint64_t v = ld(&k->e[i]);
 
-				if (v == e)
-					return pms_flush(ps, &k->e[i], 8);
-				if (v != 0)
+				if (v == e) {
+					same = &k->e[i];
 					continue;
+				}
+				if (v != 0) {
+					/* the UUID's object already there? */
+					if (match && PMS_ENTRY_TAG(v) == tag &&
+					    match(ps, PMS_ENTRY_LOC(v), arg))
+						return 1;
+					continue;
+				}
 				if (free[w / PMS_WINDOW] == NULL)
 					free[w / PMS_WINDOW] = &k->e[i];
 				nfree[w / PMS_WINDOW]++;
 			}
+		}
+		if (same) {
+			*where = same;
+			return 0;
 		}
 		/* the emptier window: inserts balance the two choices */
 		uint64_t *slot = nfree[1] > nfree[0] ? free[1] : free[0];
@@ -269,9 +290,10 @@ pms_index_insert(struct pmemstore *ps, struct pms_stripe *sp, uint64_t h,
 
 		if (slot && __atomic_compare_exchange_n(slot, &zero, e, 0,
 							__ATOMIC_SEQ_CST,
-							__ATOMIC_RELAXED))
-			return PMS_PLANTED(INDEX_NOFLUSH) ? 0
-							  : pms_flush(ps, slot, 8);
+							__ATOMIC_RELAXED)) {
+			*where = slot;
+			return 0;
+		}
 		if (slot)
 			continue; /* another stripe's insert took it */
 		pthread_mutex_unlock(&sp->lock);
@@ -284,11 +306,13 @@ pms_index_insert(struct pmemstore *ps, struct pms_stripe *sp, uint64_t h,
 }
 
 /*
- * pms_index_remove -- zero every entry of hash h naming loc, and flush
- * their lines (the caller's fence makes it durable); 0 or -1
+ * pms_index_remove -- zero every entry of hash h naming loc; lines[] gets
+ * the lines changed (*n, at most 2 * PMS_WINDOW), which the caller
+ * flushes with the rest of its commit; 0 or -1
  */
 int
-pms_index_remove(struct pmemstore *ps, uint64_t h, uint64_t loc)
+pms_index_remove(struct pmemstore *ps, uint64_t h, uint64_t loc,
+		 void **lines, unsigned *n)
 {
 	uint64_t e = PMS_ENTRY(h, loc), seg;
 	uint64_t dw = __atomic_load_n(&ps->index.dir, __ATOMIC_ACQUIRE);
@@ -297,16 +321,19 @@ pms_index_remove(struct pmemstore *ps, uint64_t h, uint64_t loc)
 	if (seg_for(ps, dw, h, &seg))
 		return -1;
 	b = seg_at(ps, seg);
+	*n = 0;
 	for (unsigned w = 0; w < 2 * PMS_WINDOW; w++) {
 		struct pms_bucket *k = &b[window(h, w)];
+		int hit = 0;
 
 		for (unsigned i = 0; i < PMS_BUCKET_ENTRIES; i++) {
 			if (ld(&k->e[i]) != e)
 				continue;
 			st(&k->e[i], 0);
-			if (pms_flush(ps, &k->e[i], 8))
-				return -1;
+			hit = 1;
 		}
+		if (hit)
+			lines[(*n)++] = k;
 	}
 	return 0;
 }

@@ -94,8 +94,10 @@ pms_index_stripe(struct pms_index *ix, uint64_t hash)
 int pms_index_find(struct pmemstore *ps, uint64_t hash,
 		   pms_index_match_fn match, void *arg, uint64_t *loc);
 int pms_index_insert(struct pmemstore *ps, struct pms_stripe *st,
-		     uint64_t hash, uint64_t loc);
-int pms_index_remove(struct pmemstore *ps, uint64_t hash, uint64_t loc);
+		     uint64_t hash, uint64_t loc, pms_index_match_fn match,
+		     void *arg, uint64_t **where);
+int pms_index_remove(struct pmemstore *ps, uint64_t hash, uint64_t loc,
+		     void **lines, unsigned *n);
 int pms_index_has(struct pmemstore *ps, uint64_t hash, uint64_t loc);
 
 void pms_index_claim(struct pms_stripe *st, struct pms_claim *c);

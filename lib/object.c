@@ -194,6 +194,8 @@ verify_at(struct pmemstore *ps, uint64_t loc, struct view *v)
 
 	if (page >= ps->npages)
 		return 0;
+	/* the header's line loads while the descriptor's is read */
+	__builtin_prefetch(pms_page_addr(ps, page) + (uint64_t)slot * 64);
 	w0 = __atomic_load_n(&ps->desc[page].w0, __ATOMIC_ACQUIRE);
 	cls = PMS_DESC_SLAB_CLASS(w0);
 	if (PMS_DESC_TYPE(w0) != PMS_DESC_SLAB || cls >= PMS_NCLASSES ||
@@ -294,6 +296,17 @@ find(struct pmemstore *ps, const uint8_t *uuid, uint64_t h, struct view *v,
 
 /* ---- allocation ---- */
 
+/* flush_lines -- flush the index lines an operation changed */
+static int
+flush_lines(struct pmemstore *ps, void **lines, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (pms_flush(ps, lines[i], PMS_LINE))
+			return -1;
+	return 0;
+}
+
+
 /*
  * struct res -- what an allocation reserved: a slot (small object or the
  * large object's record) and, for a large object, its run
@@ -341,7 +354,8 @@ set_bit_halves(struct pmemstore *ps, uint64_t *w, uint64_t v)
  * (hint), flushed; the entry is stored and flushed by the index
  */
 static int
-write_small(struct pmemstore *ps, const struct res *r, const uint8_t *uuid)
+write_small(struct pmemstore *ps, const struct res *r, const uint8_t *uuid,
+	    const uint64_t *entry)
 {
 	struct pms_obj_hdr *h = hdr_of(ps, r->page, r->slot);
 	struct pms_desc *d = &ps->desc[r->page];
@@ -354,9 +368,11 @@ write_small(struct pmemstore *ps, const struct res *r, const uint8_t *uuid)
 		set_bit_halves(ps, &h->check, check);
 	else
 		__atomic_store_n(&h->check, check, __ATOMIC_RELAXED);
+	/* the locked store before any flush: it would wait for them */
 	__atomic_fetch_or(&d->w1, 1ULL << r->slot, __ATOMIC_RELEASE);
 	if ((!PMS_PLANTED(HDR_NOFLUSH) && pms_flush(ps, h, sizeof(*h))) ||
-	    pms_flush(ps, d, sizeof(*d)))
+	    pms_flush(ps, d, sizeof(*d)) ||
+	    (!PMS_PLANTED(INDEX_NOFLUSH) && pms_flush(ps, entry, 8)))
 		return -1;
 	return 0;
 }
@@ -367,7 +383,8 @@ write_small(struct pmemstore *ps, const struct res *r, const uint8_t *uuid)
  * derives them from the HEAD (a 64 MiB object would flush 4096 lines)
  */
 static int
-write_large(struct pmemstore *ps, const struct res *r, const uint8_t *uuid)
+write_large(struct pmemstore *ps, const struct res *r, const uint8_t *uuid,
+	    const uint64_t *entry)
 {
 	uint64_t rpage = r->slab->page;
 	struct pms_record *rec = rec_of(ps, rpage, r->slot);
@@ -393,7 +410,8 @@ write_large(struct pmemstore *ps, const struct res *r, const uint8_t *uuid)
 	__atomic_fetch_or(&rd->w1, 1ULL << r->slot, __ATOMIC_RELEASE);
 	if ((!PMS_PLANTED(RECORD_NOFLUSH) && pms_flush(ps, rec, sizeof(*rec))) ||
 	    (!PMS_PLANTED(DESC_NOFLUSH) && pms_flush(ps, d, sizeof(*d))) ||
-	    pms_flush(ps, rd, sizeof(*rd)))
+	    pms_flush(ps, rd, sizeof(*rd)) ||
+	    (!PMS_PLANTED(INDEX_NOFLUSH) && pms_flush(ps, entry, 8)))
 		return -1;
 	return 0;
 }
@@ -478,9 +496,10 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 	struct pms_heap *me;
 	struct pms_stripe *sp;
 	struct res r = {.size = size};
-	struct view v;
-	uint64_t h;
+	uint64_t h, *entry = NULL;
 	void *ptr;
+	void *lines[2 * PMS_WINDOW];
+	unsigned nlines;
 	int ret, err;
 
 	if (check_ps(ps, id, 1))
@@ -503,12 +522,33 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 	me = pms_heap_mine(ps);
 	if (me == NULL || reserve(ps, me, &r))
 		return NULL;
+	/* the lines the commit writes load while the index is searched */
+	__builtin_prefetch(&ps->desc[r.slab->page], 1);
+	__builtin_prefetch(pms_page_addr(ps, r.slab->page) +
+				   (uint64_t)r.slot *
+					   (r.npages ? PMS_RECORD_SIZE : PMS_HDR_SIZE),
+			   1);
 	h = pms_hash_uuid(id);
 	sp = pms_index_stripe(&ps->index, h);
 	memcpy(c.uuid, id, 16);
 
+	/*
+	 * Under the stripe lock: no claim on the UUID (an allocation or free
+	 * of it in flight), then, in one pass over its windows, no object of
+	 * it and the entry stored -- hidden by the claim until the fence.
+	 */
 	pthread_mutex_lock(&sp->lock);
-	ret = pms_index_claimed(sp, id) ? 1 : find(ps, id, h, &v, 1);
+	if (pms_index_claimed(sp, id)) {
+		ret = 1;
+	} else {
+		struct want w = {.uuid = id};
+
+		pms_index_claim(sp, &c);
+		ret = pms_index_insert(ps, sp, h, res_loc(&r), match_uuid, &w,
+				       &entry);
+		if (ret)
+			pms_index_unclaim(sp, &c);
+	}
 	if (ret) {
 		pthread_mutex_unlock(&sp->lock);
 		unreserve(ps, me, &r);
@@ -518,9 +558,6 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 				ps->path);
 		return NULL;
 	}
-	pms_index_claim(sp, &c);
-	if (pms_index_insert(ps, sp, h, res_loc(&r)))
-		goto fail_locked;
 	pthread_mutex_unlock(&sp->lock);
 
 	ptr = res_addr(ps, &r);
@@ -532,8 +569,8 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 			pms_drain(ps);
 	} else if (init && PMS_PLANTED(PUBLISH_EARLY)) {
 		/* the planted order: publish, then the content */
-		if ((r.npages ? write_large(ps, &r, id)
-			      : write_small(ps, &r, id)))
+		if ((r.npages ? write_large(ps, &r, id, entry)
+			      : write_small(ps, &r, id, entry)))
 			goto fail;
 		pms_drain(ps);
 		if (init(ptr, size, arg) || pms_flush(ps, ptr, size))
@@ -553,7 +590,8 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 			goto fail;
 		pms_drain(ps); /* content durable before it is published */
 	}
-	if ((r.npages ? write_large(ps, &r, id) : write_small(ps, &r, id)))
+	if ((r.npages ? write_large(ps, &r, id, entry)
+		      : write_small(ps, &r, id, entry)))
 		goto fail;
 	/* header (or record and HEAD), bit and entry: all or no object */
 	if (!PMS_PLANTED(PUBLISH_NOFENCE))
@@ -567,14 +605,14 @@ published:
 
 fail:
 	pthread_mutex_lock(&sp->lock);
-fail_locked:
 	err = errno;
 	/*
 	 * An msync failed (EIO): what reached the media is unknown, so the
 	 * space stays reserved and the handle refuses further changes; the
 	 * next open decides from what is durable.
 	 */
-	if (err == EIO || pms_index_remove(ps, h, res_loc(&r))) {
+	if (err == EIO || pms_index_remove(ps, h, res_loc(&r), lines, &nlines) ||
+	    flush_lines(ps, lines, nlines)) {
 		broken(ps);
 	} else {
 		pms_drain(ps); /* the entry is gone before the slot is reused */
@@ -628,6 +666,7 @@ persist_get(struct pmemstore *ps, const uuid_t id, size_t *size)
 
 /* ---- free ---- */
 
+
 /*
  * unpublish -- the rest of the free's commit, after the entry was zeroed:
  * the bit (hint) and the identity check (and a large object's run
@@ -636,7 +675,7 @@ persist_get(struct pmemstore *ps, const uuid_t id, size_t *size)
  */
 static int
 unpublish(struct pmemstore *ps, const struct view *v, struct pms_slab *s,
-	  int remote, struct pms_heap *me)
+	  int remote, struct pms_heap *me, void **lines, unsigned nlines)
 {
 	uint64_t page = PMS_LOC_PAGE(v->loc);
 	struct pms_desc *d = &ps->desc[page];
@@ -664,7 +703,8 @@ unpublish(struct pmemstore *ps, const struct view *v, struct pms_slab *s,
 	if (PMS_PLANTED(REMOTE_EARLY) && remote && v->npages == 0)
 		pms_heap_release(me, s, v->slot); /* before the fence */
 	/* entry, check, bit (and run): entry or check landing frees it */
-	if (pms_flush(ps, d, sizeof(*d)) || pms_flush(ps, check, 8))
+	if (pms_flush(ps, d, sizeof(*d)) || pms_flush(ps, check, 8) ||
+	    flush_lines(ps, lines, nlines))
 		return -1;
 	if (!PMS_PLANTED(REUSE_EARLY) &&
 	    !(PMS_PLANTED(REMOTE_NOFENCE) && remote))
@@ -682,6 +722,8 @@ persist_free(struct pmemstore *ps, const uuid_t id)
 	struct pms_slab *s;
 	struct view v;
 	uint64_t h;
+	void *lines[2 * PMS_WINDOW];
+	unsigned nlines = 0;
 	int r, remote, early;
 
 	if (check_ps(ps, id, 1))
@@ -717,7 +759,7 @@ persist_free(struct pmemstore *ps, const uuid_t id)
 		s = pms_heap_slab_of(ps, me, PMS_LOC_PAGE(v.loc));
 		pthread_mutex_lock(&sp->lock);
 	}
-	if (s == NULL || pms_index_remove(ps, h, v.loc)) {
+	if (s == NULL || pms_index_remove(ps, h, v.loc, lines, &nlines)) {
 		if (s)
 			broken(ps);
 		pms_index_unclaim(sp, &c);
@@ -729,7 +771,7 @@ persist_free(struct pmemstore *ps, const uuid_t id)
 	remote = s->heap != me;
 	/* the planted order: the owner may reuse the slot before the fence */
 	early = PMS_PLANTED(REMOTE_EARLY) && remote && v.npages == 0;
-	if (unpublish(ps, &v, s, remote, me)) {
+	if (unpublish(ps, &v, s, remote, me, lines, nlines)) {
 		/* msync failed: the free may or may not be durable */
 		broken(ps);
 		pthread_mutex_lock(&sp->lock);
