@@ -108,6 +108,7 @@ PMEMSTORE_API int pmemstore_stats(struct pmemstore *ps,
 #define PMEMSTORE_FINDING_OVERLAP 8    /* two objects share a page */
 #define PMEMSTORE_FINDING_INCOMPLETE 9 /* an alloc or free a crash cut short */
 #define PMEMSTORE_FINDING_ORPHAN 10    /* pages in use by no live object */
+#define PMEMSTORE_FINDING_INDEX 11     /* the UUID index (since 1.2) */
 
 struct pmemstore_finding {
 	unsigned kind;	     /* PMEMSTORE_FINDING_* */

@@ -4,32 +4,44 @@
  * of a pool that is not open.
  *
  * The check is an independent reading of the format in layout.h and
- * docs/format.md: it walks the superblocks, the descriptors below the
- * high-water mark, the slab pages and the large objects' records and runs
- * itself, and shares no logic with open-time recovery (recover.c), so that
- * the crash simulator can use it as an oracle against recovery bugs.  It
- * uses only the format's own definitions from elsewhere: the checksums
- * (checksum.c), the geometry function (pms_geometry) and the class table.
+ * docs/format.md (format 2: the UUID index on media): it walks the
+ * superblocks, the descriptors below the high-water mark, the slab pages
+ * and the large objects' records and runs, the index directory and every
+ * segment's entries, and shares no logic with the library's open, index
+ * or object code, so that the crash simulator can use it as an oracle.  It
+ * uses only the format's own definitions from elsewhere: the checksums and
+ * the UUID hash (checksum.c), the geometry function (pms_geometry) and the
+ * class table.
  *
- * Cost: O(hwm + live objects) time, memory proportional to the mark; the
- * file is mapped read-only and only the superblocks, the descriptors
- * [0, hwm) and the pages of slabs are read.  Every walk is bounded: a run
- * is walked only up to the first page some other object already holds,
- * so the runs together visit each page at most once.
+ * What exists, by the library's rule: an object is a header (or record)
+ * that verifies at its place and that an index entry names, the entry in
+ * the segment the directory gives its hash, in one of its two windows,
+ * with its hash's tag.  The slab bits are hints: exact after a clean close
+ * (a mismatch is a finding), crash residue after a crash (no clean-close
+ * record), both repairable.
  *
- * Every finding is classified.  Repairable are exactly the states a crash
- * of a correct library can leave and that open-time recovery cleans up
- * (set bits without a verifying header or record, verifying headers or
- * records with a clear bit, records whose HEAD does not point back,
- * orphaned HEAD/TAIL/VOLATILE descriptors, missing TAILs of live runs), a
- * damaged superblock copy beside a good one, and a high-water mark word
- * out of bounds beside a usable one.  Everything else is not repairable,
- * and REPAIR then writes nothing.  The repair itself is pmemstore_open's
- * recovery (all-or-nothing, idempotent) plus, for a mark word, one 8-byte
- * store of our own; a second full check must then find the pool clean.
+ * Cost: O(hwm + directory words + index entries + objects) time, memory
+ * proportional to the mark and the objects; the file is mapped read-only.
+ * Every page number, location, depth and count read from the media is
+ * bounds-checked before use, and every walk is bounded by the mark, the
+ * directory's size or the objects found.
+ *
+ * Every finding is classified.  Repairable are the states a crash of a
+ * correct library can leave (bits against existence, verifying headers
+ * without an entry, stale entries, a split's leftovers, a split decided
+ * but not finished, a directory doubling cut short, orphaned descriptors
+ * and index pages, missing TAILs), a damaged superblock copy beside a
+ * good one, a mark word out of bounds beside a usable one, a clean-close
+ * record whose counts are wrong, and a damaged index (rebuilt from the
+ * objects whose bit is set and whose header verifies).  Everything else
+ * is not repairable, and REPAIR then writes nothing.  See repair_index for
+ * REPAIR's own writes and their commit order; the rest is pmemstore_open's
+ * recovery and a clean close; a second full check must then find the pool
+ * clean.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libpmem.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +50,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "pmemstore.h"
 #include "pool.h"
@@ -49,6 +62,7 @@
 static const struct pms_class ck_classes[PMS_NCLASSES] = PMS_CLASS_TABLE;
 
 #define MSG_MAX 320
+#define REBUILD_MAX_DEPTH 16 /* a rebuilt index: at most 2^16 segments */
 
 /* a finding kept for reporting after a repair */
 struct saved {
@@ -58,18 +72,26 @@ struct saved {
 	char *msg;
 };
 
-/* a record whose bit is set and whose identity check verifies */
-struct cand {
-	uint64_t rpage;
-	unsigned rslot;
-	int live;
-	struct pms_record r;
+/* what becomes of a verifying header or record */
+enum fate { F_KEEP, F_REINDEX, F_DROP };
+
+/* a header or record that verifies at its place (an object if indexed) */
+struct obj {
+	uint64_t loc;	      /* page << 6 | slot */
+	uint64_t hash;	      /* of its UUID */
+	uint64_t size;	      /* bytes */
+	uint64_t run, npages; /* a large object's run; npages 0: small */
+	uint64_t off;	      /* pool offset of the header or record */
+	uint8_t uuid[16];
+	uint8_t bit;  /* its occupancy bit is set */
+	uint8_t nent; /* entries in place that name it (0 or 1) */
+	uint8_t fate;
 };
 
-/* a live object's UUID and the pool offset of its header or record */
-struct live {
-	uint8_t uuid[16];
-	uint64_t off;
+/* a segment the directory names */
+struct seg {
+	uint64_t page, prefix;
+	unsigned depth;
 };
 
 /* pages [lo, hi) of a run not walked because it overlapped something */
@@ -104,15 +126,42 @@ struct ck {
 	uint64_t npages, data_off, hwm, seed;
 	int hwm_bad[2]; /* mark words that REPAIR rewrites */
 
-	uint64_t *used;	 /* pages held by a live object or BAD */
+	/* the superblock pages' index words */
+	struct pms_super_page *spa, *spb; /* copies of both pages */
+	int dirty;			  /* no valid clean-close record */
+	uint64_t dw, nwords, ndir;	  /* the directory in use */
+	unsigned g;			  /* its global depth */
+	int pend;			  /* a split decided, not finished */
+	uint64_t pseg, ptwin, pprefix;
+	unsigned pdepth;
+	int rebuild;  /* the index is damaged: REPAIR rebuilds it */
+	int index_ok; /* the directory walk passed: entries were read */
+
+	uint64_t *used;	 /* pages held by a live object, BAD, the index */
 	uint64_t *inrun; /* pages of live runs */
-	uint64_t *stale; /* slab pages with a verifying header, bit clear */
-	struct cand *c;
-	size_t nc, capc;
-	struct live *lv;
-	size_t nlv, caplv;
+	uint64_t *isidx; /* pages with an INDEX descriptor */
+	uint64_t *named; /* pages of the index in use (and a pending twin) */
+	struct obj *o;
+	size_t no, capo;
+	size_t *tab; /* loc -> object + 1, open addressing */
+	size_t tabmask;
+	struct seg *sg;
+	size_t nsg, capsg;
+	uint64_t *rm; /* pool offsets of entries REPAIR zeroes */
+	size_t nrm, caprm;
+	uint64_t *oseg; /* first pages of orphan segments REPAIR frees */
+	size_t noseg, caposeg;
 	struct range *rg;
 	size_t nrg, caprg;
+	struct range *orph; /* orphaned run descriptors REPAIR zeroes */
+	size_t norph, caporph;
+	uint64_t live_objects, live_bytes; /* what the index says exists */
+
+	/* a rebuild's plan (plan_rebuild) */
+	unsigned rg_depth;
+	uint64_t *rb_seg; /* first page of each new segment */
+	uint64_t rb_dir;  /* first page of the new directory */
+	uint64_t *rb_ent; /* the new segments' entries */
 };
 
 /* grow -- make room for one more element in a growing array */
@@ -260,17 +309,37 @@ slot_mask(unsigned cls)
 	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
 }
 
-/* hdr_verifies -- does a small object's header match its location? */
+/*
+ * hdr_verifies -- is a small object's header an object's at its place, by
+ * the library's rule: the 8-byte word of size and rsvd is the size (so
+ * rsvd is 0), 1 to the class size, and the identity check verifies
+ */
 static int
 hdr_verifies(const struct ck *k, const struct pms_obj_hdr *h, uint64_t p,
 	     unsigned slot, unsigned cls)
 {
-	return h->check != 0 &&
+	uint64_t size = (uint64_t)h->size | (uint64_t)h->rsvd << 32;
+
+	return h->check != 0 && size != 0 && size <= ck_classes[cls].size &&
 	       h->check ==
-		       pms_check_small(k->seed, h->uuid, h->size, p, slot, cls);
+		       pms_check_small(k->seed, h->uuid, size, p, slot, cls);
 }
 
-/* rec_verifies -- does a record match its location? */
+/* hdr_check_only -- does the identity check alone verify (any size)? */
+static int
+hdr_check_only(const struct ck *k, const struct pms_obj_hdr *h, uint64_t p,
+	       unsigned slot, unsigned cls)
+{
+	uint64_t size = (uint64_t)h->size | (uint64_t)h->rsvd << 32;
+
+	return h->check != 0 &&
+	       (h->check ==
+			pms_check_small(k->seed, h->uuid, size, p, slot, cls) ||
+		h->check == pms_check_small(k->seed, h->uuid, h->size, p, slot,
+					    cls));
+}
+
+/* rec_verifies -- does a record's identity check match its location? */
 static int
 rec_verifies(const struct ck *k, const struct pms_record *r, uint64_t p,
 	     unsigned slot)
@@ -278,18 +347,6 @@ rec_verifies(const struct ck *k, const struct pms_record *r, uint64_t p,
 	return r->check != 0 &&
 	       r->check == pms_check_record(k->seed, r->uuid, r->size, r->page,
 					    r->npages, p, slot);
-}
-
-/* live_add -- remember a live object's UUID for the duplicate check */
-static int
-live_add(struct ck *k, const uint8_t uuid[16], uint64_t off)
-{
-	if (grow(k, (void **)&k->lv, &k->caplv, k->nlv, sizeof(*k->lv)))
-		return -1;
-	memcpy(k->lv[k->nlv].uuid, uuid, 16);
-	k->lv[k->nlv].off = off;
-	k->nlv++;
-	return 0;
 }
 
 /* superblock copy states, from worst to best */
@@ -475,10 +532,34 @@ check_super(struct ck *k)
 	return 0;
 }
 
+/* sp_off -- pool offset of a field of superblock page c */
+#define SP_OFF(c, field)                                                       \
+	((uint64_t)(c)*PMS_PAGE_SIZE + offsetof(struct pms_super_page, field))
+
+/* obj_add -- remember a header or record that verifies at its place */
+static struct obj *
+obj_add(struct ck *k, uint64_t p, unsigned slot, const uint8_t uuid[16],
+	uint64_t size, uint64_t off, int bit)
+{
+	struct obj *o;
+
+	if (grow(k, (void **)&k->o, &k->capo, k->no, sizeof(*k->o)))
+		return NULL;
+	o = &k->o[k->no++];
+	memset(o, 0, sizeof(*o));
+	o->loc = PMS_LOC(p, slot);
+	memcpy(o->uuid, uuid, 16);
+	o->hash = pms_hash_uuid(uuid);
+	o->size = size;
+	o->off = off;
+	o->bit = (uint8_t) !!bit;
+	return o;
+}
+
 /*
- * scan_small -- a slab page of small objects: a set bit needs a verifying
- * header (else: an allocation cut short), a verifying header with a clear
- * bit is reported in pass 3 unless the page turns out to be a live run's
+ * scan_small -- a slab page of small objects: every header that verifies
+ * is remembered (an object if an entry names it); a set bit without one
+ * is a bit that lies
  */
 static int
 scan_small(struct ck *k, uint64_t p, unsigned cls, uint64_t bits)
@@ -488,50 +569,119 @@ scan_small(struct ck *k, uint64_t p, unsigned cls, uint64_t bits)
 
 	if (pg == NULL)
 		return -1;
-
 	for (unsigned i = 0; i < c->nslots && !k->stop; i++) {
 		struct pms_obj_hdr h;
 		uint64_t off = page_off(k, p) + (uint64_t)i * PMS_HDR_SIZE;
-		int set = (bits >> i) & 1, ver;
+		int set = (bits >> i) & 1;
 
 		memcpy(&h, pg + (uint64_t)i * PMS_HDR_SIZE, sizeof(h));
 		if (!set && h.check == 0)
 			continue;
-		ver = hdr_verifies(k, &h, p, i, cls);
-		if (!set) {
-			if (ver)
-				bit_set(k->stale, p);
+		if (hdr_verifies(k, &h, p, i, cls)) {
+			if (obj_add(k, p, i, h.uuid, h.size, off, set) == NULL)
+				return -1;
 			continue;
 		}
-		if (!ver) {
-			finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1, off,
-				"slab page %llu: bit %u set but its header "
-				"does not verify (an allocation cut short; "
-				"REPAIR clears the bit)",
-				(unsigned long long)p, i);
-			continue;
-		}
-		if (h.size == 0 || h.size > c->size) {
+		if (!set)
+			continue; /* a free slot's leftover: never read */
+		if (hdr_check_only(k, &h, p, i, cls)) {
 			finding(k, PMEMSTORE_FINDING_SLAB, 0, off,
-				"slab page %llu slot %u: the header verifies "
-				"but its size %u does not fit class %u (1 to "
-				"%u bytes)",
-				(unsigned long long)p, i, h.size, cls, c->size);
+				"slab page %llu slot %u: the header's check "
+				"verifies but its size %u (reserved 0x%x) "
+				"does not fit class %u (1 to %u bytes)",
+				(unsigned long long)p, i, h.size, h.rsvd, cls,
+				c->size);
 			continue;
 		}
-		if (h.rsvd != 0)
-			finding(k, PMEMSTORE_FINDING_SLAB, 0, off,
-				"slab page %llu slot %u: reserved header field "
-				"is 0x%x, not 0",
-				(unsigned long long)p, i, h.rsvd);
-		bit_set(k->used, p);
-		if (live_add(k, h.uuid, off))
-			return -1;
+		finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1, off,
+			"slab page %llu: bit %u set but its header does not "
+			"verify (%s; REPAIR clears the bit)",
+			(unsigned long long)p, i,
+			k->dirty ? "an allocation or free cut short"
+				 : "the bitmap of a clean pool lies");
 	}
 	return 0;
 }
 
-/* scan_records -- a record page: collect records with set bits */
+/*
+ * record -- one record page slot whose identity check verifies: an object
+ * when its run is in bounds, agrees with its size and its HEAD points back
+ * (the library's rule).  With a set bit, a run out of bounds or of the
+ * wrong size cannot come from a crash: damage, not repairable.
+ */
+static int
+record(struct ck *k, uint64_t p, unsigned slot, const struct pms_record *r,
+       int set)
+{
+	uint64_t off = page_off(k, p) + (uint64_t)slot * PMS_RECORD_SIZE;
+	uint64_t rp = r->page, n = r->npages, sz = r->size, want;
+	unsigned long long pp = p;
+	struct pms_desc d;
+	struct obj *o;
+
+	if (r->rsvd[0] != 0 || r->rsvd[1] != 0) {
+		if (set)
+			finding(k, PMEMSTORE_FINDING_RUN, 0, off,
+				"record page %llu slot %u: reserved record "
+				"fields are not 0",
+				pp, slot);
+		return 0;
+	}
+	if (n == 0 || rp >= k->npages || n > k->npages - rp) {
+		if (set)
+			finding(k, PMEMSTORE_FINDING_BOUNDS, 0, off,
+				"record page %llu slot %u: its run (page %llu, "
+				"%llu pages) lies outside the pool's %llu data "
+				"pages",
+				pp, slot, (unsigned long long)rp,
+				(unsigned long long)n,
+				(unsigned long long)k->npages);
+		return 0;
+	}
+	if (rp >= k->hwm || n > k->hwm - rp) {
+		if (set)
+			finding(k, PMEMSTORE_FINDING_BOUNDS, 0, off,
+				"record page %llu slot %u: its run (page %llu, "
+				"%llu pages) reaches above the high-water mark "
+				"(%llu pages)",
+				pp, slot, (unsigned long long)rp,
+				(unsigned long long)n,
+				(unsigned long long)k->hwm);
+		return 0;
+	}
+	want = sz / PMS_PAGE_SIZE + (sz % PMS_PAGE_SIZE != 0);
+	if (sz <= PMS_SMALL_MAX || want != n ||
+	    (sz >= PMS_HUGE_SIZE && rp % PMS_HUGE_PAGES != 0)) {
+		if (set)
+			finding(k, PMEMSTORE_FINDING_RUN, 0, off,
+				"record page %llu slot %u: size %llu bytes "
+				"does not match a run of %llu pages at page "
+				"%llu (objects of 2 MiB or more start on a "
+				"2 MiB boundary)",
+				pp, slot, (unsigned long long)sz,
+				(unsigned long long)n, (unsigned long long)rp);
+		return 0;
+	}
+	d = desc_at(k, rp);
+	if (d.w0 != PMS_DESC_HEAD_W0(p, slot) || d.w1 != n) {
+		if (set)
+			finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1, off,
+				"record page %llu slot %u: the descriptor of "
+				"page %llu, its run's first page, does not "
+				"point back at it (a large allocation or free "
+				"cut short; REPAIR drops the record)",
+				pp, slot, (unsigned long long)rp);
+		return 0;
+	}
+	o = obj_add(k, p, slot, r->uuid, sz, off, set);
+	if (o == NULL)
+		return -1;
+	o->run = rp;
+	o->npages = n;
+	return 0;
+}
+
+/* scan_records -- a record page: every record whose check verifies */
 static int
 scan_records(struct ck *k, uint64_t p, uint64_t bits)
 {
@@ -539,36 +689,27 @@ scan_records(struct ck *k, uint64_t p, uint64_t bits)
 
 	if (pg == NULL)
 		return -1;
-
 	for (unsigned i = 0; i < 64 && !k->stop; i++) {
 		struct pms_record r;
 		uint64_t off = page_off(k, p) + (uint64_t)i * PMS_RECORD_SIZE;
-		int set = (bits >> i) & 1, ver;
+		int set = (bits >> i) & 1;
 
 		memcpy(&r, pg + (uint64_t)i * PMS_RECORD_SIZE, sizeof(r));
 		if (!set && r.check == 0)
 			continue;
-		ver = rec_verifies(k, &r, p, i);
-		if (!set) {
-			if (ver)
-				bit_set(k->stale, p);
+		if (rec_verifies(k, &r, p, i)) {
+			if (record(k, p, i, &r, set))
+				return -1;
 			continue;
 		}
-		if (!ver) {
+		if (set)
 			finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1, off,
 				"record page %llu: bit %u set but its record "
-				"does not verify (a large allocation cut "
-				"short; REPAIR clears the bit)",
-				(unsigned long long)p, i);
-			continue;
-		}
-		if (grow(k, (void **)&k->c, &k->capc, k->nc, sizeof(*k->c)))
-			return -1;
-		k->c[k->nc].rpage = p;
-		k->c[k->nc].rslot = i;
-		k->c[k->nc].live = 0;
-		k->c[k->nc].r = r;
-		k->nc++;
+				"does not verify (%s; REPAIR clears the bit)",
+				(unsigned long long)p, i,
+				k->dirty ? "a large allocation or free cut "
+					   "short"
+					 : "the bitmap of a clean pool lies");
 	}
 	return 0;
 }
@@ -579,7 +720,8 @@ pass1(struct ck *k)
 {
 	for (uint64_t p = 0; p < k->hwm && !k->stop; p++) {
 		struct pms_desc d = desc_at(k, p);
-		unsigned t = PMS_DESC_TYPE(d.w0), cls;
+		unsigned t = PMS_DESC_TYPE(d.w0), cls, kind;
+		uint64_t dist;
 
 		switch (t) {
 		case PMS_DESC_FREE:
@@ -625,6 +767,24 @@ pass1(struct ck *k)
 		case PMS_DESC_BAD:
 			bit_set(k->used, p); /* never part of an object */
 			break;
+		case PMS_DESC_INDEX:
+			kind = PMS_DESC_INDEX_KIND(d.w0);
+			dist = PMS_DESC_INDEX_DIST(d.w0);
+			if (d.w0 != PMS_DESC_INDEX_W0(kind, dist) ||
+			    (kind != PMS_INDEX_SEG && kind != PMS_INDEX_DIR) ||
+			    (kind == PMS_INDEX_SEG &&
+			     dist != p % PMS_SEG_PAGES) ||
+			    dist > p) {
+				finding(k, PMEMSTORE_FINDING_DESCRIPTOR, 0,
+					desc_off(p),
+					"page %llu: malformed index descriptor "
+					"(w0 0x%llx)",
+					(unsigned long long)p,
+					(unsigned long long)d.w0);
+				break;
+			}
+			bit_set(k->isidx, p);
+			break;
 		default:
 			finding(k, PMEMSTORE_FINDING_DESCRIPTOR, 0, desc_off(p),
 				"page %llu: descriptor of unknown type %u (w0 "
@@ -637,80 +797,550 @@ pass1(struct ck *k)
 	return 0;
 }
 
+/* ---- the index ---- */
+
+/* dir_pages -- pages of a directory of global depth g */
+static uint64_t
+dir_pages(unsigned g)
+{
+	uint64_t bytes = (1ULL << g) * sizeof(uint64_t);
+
+	return bytes <= PMS_PAGE_SIZE ? 1 : bytes / PMS_PAGE_SIZE;
+}
+
 /*
- * settle -- pass 2a: a record with a set bit and a verifying check is a
- * live object when its run is in bounds, agrees with its size and its
- * HEAD points back at it with the same length
+ * dir_sane -- does a directory word name a whole directory below the mark
+ * (depth, bounds, every page's descriptor INDEX/DIR at its distance, the
+ * first one's w1 its page count)?
  */
 static int
-settle(struct ck *k)
+dir_sane(const struct ck *k, uint64_t dw)
 {
-	for (size_t i = 0; i < k->nc && !k->stop; i++) {
-		struct cand *c = &k->c[i];
-		const struct pms_record *r = &c->r;
-		uint64_t p = r->page, n = r->npages, sz = r->size, want;
-		uint64_t off = page_off(k, c->rpage) +
-			       (uint64_t)c->rslot * PMS_RECORD_SIZE;
-		unsigned long long rp = c->rpage;
-		struct pms_desc d;
+	uint64_t p = PMS_DIR_PAGE(dw), n;
+	unsigned g = PMS_DIR_DEPTH(dw);
 
-		if (n == 0 || p >= k->npages || n > k->npages - p) {
-			finding(k, PMEMSTORE_FINDING_BOUNDS, 0, off,
-				"record page %llu slot %u: its run (page %llu, "
-				"%llu pages) lies outside the pool's %llu data "
-				"pages",
-				rp, c->rslot, (unsigned long long)p,
-				(unsigned long long)n,
-				(unsigned long long)k->npages);
-			continue;
+	if (g > PMS_DIR_MAX_DEPTH || (dw & 0xff) != g)
+		return 0;
+	n = dir_pages(g);
+	if (p >= k->hwm || n > k->hwm - p)
+		return 0;
+	if (desc_at(k, p).w1 != n)
+		return 0;
+	for (uint64_t i = 0; i < n; i++)
+		if (desc_at(k, p + i).w0 != PMS_DESC_INDEX_W0(PMS_INDEX_DIR, i))
+			return 0;
+	return 1;
+}
+
+/* damaged -- the index structure is damaged: REPAIR rebuilds it */
+static void damaged(struct ck *k, uint64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+damaged(struct ck *k, uint64_t off, const char *fmt, ...)
+{
+	char msg[MSG_MAX - 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	k->rebuild = 1;
+	finding(k, PMEMSTORE_FINDING_INDEX, 1, off,
+		"%s (REPAIR rebuilds the index)", msg);
+}
+
+/* split_check -- the split log's checksum */
+static uint64_t
+split_check(const struct pms_split_log *l)
+{
+	return XXH64(l, offsetof(struct pms_split_log, check), PMS_SPLIT_SEED);
+}
+
+/* clean_check -- the clean-close record's checksum */
+static uint64_t
+clean_check(const struct pms_clean *c)
+{
+	return XXH64(c, offsetof(struct pms_clean, check), PMS_CLEAN_SEED);
+}
+
+/* seg_aligned -- is p the first page of a segment's room below the mark? */
+static int
+seg_aligned(const struct ck *k, uint64_t p)
+{
+	return p % PMS_SEG_PAGES == 0 && p < k->hwm &&
+	       k->hwm - p >= PMS_SEG_PAGES;
+}
+
+/* seg_desc -- do the four descriptors at p say segment? */
+static int
+seg_desc(const struct ck *k, uint64_t p)
+{
+	for (uint64_t i = 0; i < PMS_SEG_PAGES; i++)
+		if (desc_at(k, p + i).w0 != PMS_DESC_INDEX_W0(PMS_INDEX_SEG, i))
+			return 0;
+	return 1;
+}
+
+/*
+ * seg_meta -- depth and prefix of the segment at p, as they are once a
+ * pending split is finished; -1 when p is not a well-formed segment
+ */
+static int
+seg_meta(const struct ck *k, uint64_t p, unsigned *depth, uint64_t *prefix)
+{
+	uint64_t w1;
+
+	if (!seg_aligned(k, p))
+		return -1;
+	if (k->pend && (p == k->pseg || p == k->ptwin)) {
+		*depth = k->pdepth + 1;
+		*prefix = k->pprefix << 1 | (p == k->ptwin);
+		return 0;
+	}
+	if (!seg_desc(k, p))
+		return -1;
+	w1 = desc_at(k, p).w1;
+	*depth = PMS_SEG_DEPTH(w1);
+	*prefix = PMS_SEG_PREFIX(w1);
+	if (*depth > PMS_DIR_MAX_DEPTH || (*prefix >> *depth) != 0 ||
+	    (w1 & 0xff) != *depth)
+		return -1;
+	return 0;
+}
+
+/* dword -- directory word i, as it is once a pending split is finished */
+static uint64_t
+dword(const struct ck *k, uint64_t i)
+{
+	uint64_t w;
+
+	if (k->pend) {
+		uint64_t lo = k->pprefix << (k->g - k->pdepth);
+		uint64_t half = 1ULL << (k->g - k->pdepth - 1);
+
+		if (i >= lo + half && i < lo + 2 * half)
+			return k->ptwin;
+	}
+	memcpy(&w, k->base + page_off(k, PMS_DIR_PAGE(k->dw)) + i * 8, 8);
+	return w;
+}
+
+/*
+ * split_log -- a split log that verifies is a split decided and not
+ * finished: repairable (REPAIR finishes it as an open does) when it names
+ * a segment and a twin the open would accept; else the index is damaged
+ */
+static void
+split_log(struct ck *k)
+{
+	const struct pms_split_log *l = &k->spa->split;
+	uint64_t off = SP_OFF(0, split), seg = l->seg, twin = l->twin, w1;
+	uint64_t prefix;
+	unsigned depth;
+
+	if (l->check == 0)
+		return;
+	if (l->check != split_check(l)) {
+		finding(k, PMEMSTORE_FINDING_INDEX, 1, off + 24,
+			"the index split log is torn (a split that never "
+			"happened; REPAIR zeroes its check)");
+		return;
+	}
+	if (!seg_aligned(k, seg) || !seg_aligned(k, twin) || seg == twin ||
+	    l->depth >= k->g || !seg_desc(k, seg)) {
+		damaged(k, off,
+			"the index split log names segment %llu, twin %llu, "
+			"depth %llu: out of bounds",
+			(unsigned long long)seg, (unsigned long long)twin,
+			(unsigned long long)l->depth);
+		return;
+	}
+	depth = (unsigned)l->depth;
+	w1 = desc_at(k, seg).w1;
+	prefix = PMS_SEG_PREFIX(w1);
+	if (PMS_SEG_DEPTH(w1) == depth + 1)
+		prefix >>= 1; /* the split had landed for the segment */
+	else if (PMS_SEG_DEPTH(w1) != depth)
+		prefix = ~0ULL;
+	for (uint64_t i = 0; i < PMS_SEG_PAGES; i++) {
+		uint64_t w0 = desc_at(k, twin + i).w0;
+
+		if (w0 != 0 && w0 != PMS_DESC_INDEX_W0(PMS_INDEX_SEG, i))
+			prefix = ~0ULL;
+	}
+	if ((prefix >> depth) != 0) {
+		damaged(k, off,
+			"the index split log names segment %llu and twin "
+			"%llu, which do not agree with it",
+			(unsigned long long)seg, (unsigned long long)twin);
+		return;
+	}
+	k->pend = 1;
+	k->pseg = seg;
+	k->ptwin = twin;
+	k->pdepth = depth;
+	k->pprefix = prefix;
+	finding(k, PMEMSTORE_FINDING_INDEX, 1, off,
+		"the index split of segment %llu into twin %llu was decided "
+		"but not finished (a crash; REPAIR finishes it)",
+		(unsigned long long)seg, (unsigned long long)twin);
+}
+
+/* seg_add -- remember a segment the directory names */
+static int
+seg_add(struct ck *k, uint64_t p, unsigned depth, uint64_t prefix)
+{
+	if (grow(k, (void **)&k->sg, &k->capsg, k->nsg, sizeof(*k->sg)))
+		return -1;
+	k->sg[k->nsg].page = p;
+	k->sg[k->nsg].depth = depth;
+	k->sg[k->nsg].prefix = prefix;
+	k->nsg++;
+	return 0;
+}
+
+/*
+ * walk_dir -- every directory word names a segment of depth L <= G, and
+ * a segment of prefix x is named by exactly the 2^(G-L) aligned words of
+ * x; O(directory words).  0: the structure is whole; 1: damaged.
+ */
+static int
+walk_dir(struct ck *k)
+{
+	uint64_t dirp = PMS_DIR_PAGE(k->dw);
+
+	for (uint64_t q = 0; q < k->ndir; q++) {
+		bit_set(k->named, dirp + q);
+		bit_set(k->used, dirp + q);
+	}
+	for (uint64_t i = 0; i < k->nwords && !k->stop;) {
+		uint64_t s = dword(k, i), prefix, span;
+		unsigned depth;
+
+		if (seg_meta(k, s, &depth, &prefix) || depth > k->g) {
+			damaged(k, page_off(k, dirp) + i * 8,
+				"index directory word %llu names page %llu, "
+				"not a segment",
+				(unsigned long long)i, (unsigned long long)s);
+			return 1;
 		}
-		if (p >= k->hwm || n > k->hwm - p) {
-			finding(k, PMEMSTORE_FINDING_BOUNDS, 0, off,
-				"record page %llu slot %u: its run (page %llu, "
-				"%llu pages) reaches above the high-water mark "
-				"(%llu pages)",
-				rp, c->rslot, (unsigned long long)p,
-				(unsigned long long)n,
-				(unsigned long long)k->hwm);
-			continue;
+		span = 1ULL << (k->g - depth);
+		if (i % span != 0 || (i >> (k->g - depth)) != prefix) {
+			damaged(k, page_off(k, dirp) + i * 8,
+				"index directory word %llu names segment %llu "
+				"of depth %u and prefix 0x%llx, which is not "
+				"its place",
+				(unsigned long long)i, (unsigned long long)s,
+				depth, (unsigned long long)prefix);
+			return 1;
 		}
-		want = sz / PMS_PAGE_SIZE + (sz % PMS_PAGE_SIZE != 0);
-		if (sz <= PMS_SMALL_MAX || want != n) {
-			finding(k, PMEMSTORE_FINDING_RUN, 0, off,
-				"record page %llu slot %u: size %llu bytes "
-				"does not match a run of %llu pages",
-				rp, c->rslot, (unsigned long long)sz,
-				(unsigned long long)n);
-			continue;
+		for (uint64_t j = 1; j < span; j++) {
+			if (dword(k, i + j) == s)
+				continue;
+			damaged(k, page_off(k, dirp) + (i + j) * 8,
+				"index directory word %llu should name segment "
+				"%llu (depth %u) like word %llu",
+				(unsigned long long)(i + j),
+				(unsigned long long)s, depth,
+				(unsigned long long)i);
+			return 1;
 		}
-		if (sz >= PMS_HUGE_SIZE && p % PMS_HUGE_PAGES != 0) {
-			finding(k, PMEMSTORE_FINDING_RUN, 0, off,
-				"record page %llu slot %u: an object of %llu "
-				"bytes must start on a 2 MiB boundary, its run "
-				"starts at page %llu",
-				rp, c->rslot, (unsigned long long)sz,
-				(unsigned long long)p);
-			continue;
+		if (bit_test(k->named, s)) {
+			damaged(k, page_off(k, dirp) + i * 8,
+				"index segment %llu is named twice, or lies "
+				"over the directory",
+				(unsigned long long)s);
+			return 1;
 		}
-		d = desc_at(k, p);
-		if (d.w0 != PMS_DESC_HEAD_W0(c->rpage, c->rslot) || d.w1 != n) {
-			finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1, off,
-				"record page %llu slot %u: the descriptor of "
-				"page %llu, its run's first page, does not "
-				"point back at it (a large allocation or free "
-				"cut short; REPAIR drops the record)",
-				rp, c->rslot, (unsigned long long)p);
-			continue;
+		for (uint64_t q = 0; q < PMS_SEG_PAGES; q++) {
+			bit_set(k->named, s + q);
+			bit_set(k->used, s + q);
 		}
-		if (r->rsvd[0] != 0 || r->rsvd[1] != 0)
-			finding(k, PMEMSTORE_FINDING_RUN, 0, off,
-				"record page %llu slot %u: reserved record "
-				"fields are not 0",
-				rp, c->rslot);
-		c->live = 1;
-		bit_set(k->used, c->rpage);
-		if (live_add(k, r->uuid, off))
+		if (seg_add(k, s, depth, prefix))
 			return -1;
+		i += span;
+	}
+	return 0;
+}
+
+/*
+ * index_super -- the superblock pages' index words: the clean-close
+ * record, the directory word (the deeper sane copy), the split log; then
+ * the directory's structure
+ */
+static int
+index_super(struct ck *k)
+{
+	static const char name[2] = {'A', 'B'};
+	const struct pms_clean *ca = &k->spa->clean, *cb = &k->spb->clean;
+	uint64_t d[2] = {k->spa->dir, k->spb->dir};
+	int s[2], c;
+
+	k->dirty = !(ca->check != 0 && ca->check == clean_check(ca) &&
+		     memcmp(ca, cb, sizeof(*ca)) == 0);
+	s[0] = dir_sane(k, d[0]);
+	s[1] = dir_sane(k, d[1]);
+	if (!s[0] && !s[1]) {
+		damaged(k, SP_OFF(0, dir),
+			"the index directory word is damaged in both "
+			"superblock pages (0x%llx, 0x%llx)",
+			(unsigned long long)d[0], (unsigned long long)d[1]);
+		return 0;
+	}
+	c = s[0] && s[1] ? PMS_DIR_DEPTH(d[1]) > PMS_DIR_DEPTH(d[0]) : s[1];
+	k->dw = d[c];
+	k->g = PMS_DIR_DEPTH(k->dw);
+	k->nwords = 1ULL << k->g;
+	k->ndir = dir_pages(k->g);
+	if (d[0] != d[1])
+		finding(k, PMEMSTORE_FINDING_INDEX, 1, SP_OFF(1 - c, dir),
+			"the index directory word in superblock page %c "
+			"(0x%llx) differs from page %c's (%s; REPAIR "
+			"rewrites it)",
+			name[1 - c], (unsigned long long)d[1 - c], name[c],
+			s[1 - c] && PMS_DIR_DEPTH(d[1 - c]) < k->g
+				? "a directory doubling cut short"
+				: "damaged");
+	split_log(k);
+	if (k->rebuild || k->stop)
+		return 0;
+	if (walk_dir(k) < 0)
+		return -1;
+	return 0;
+}
+
+/* tab_find -- the object at loc, or NULL */
+static struct obj *
+tab_find(const struct ck *k, uint64_t loc)
+{
+	size_t h = (size_t)(loc * 0x9e3779b97f4a7c15ULL) & k->tabmask;
+
+	for (; k->tab[h]; h = (h + 1) & k->tabmask)
+		if (k->o[k->tab[h] - 1].loc == loc)
+			return &k->o[k->tab[h] - 1];
+	return NULL;
+}
+
+/* tab_build -- the table of objects by location */
+static int
+tab_build(struct ck *k)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * k->no)
+		cap <<= 1;
+	k->tab = calloc(cap, sizeof(*k->tab));
+	if (k->tab == NULL) {
+		k->nomem = 1;
+		return pms_err(ENOMEM, "pool %s: out of memory", k->path);
+	}
+	k->tabmask = cap - 1;
+	for (size_t i = 0; i < k->no; i++) {
+		size_t h = (size_t)(k->o[i].loc * 0x9e3779b97f4a7c15ULL) &
+			   k->tabmask;
+
+		while (k->tab[h])
+			h = (h + 1) & k->tabmask;
+		k->tab[h] = i + 1;
+	}
+	return 0;
+}
+
+/* in_window -- is bucket b in one of hash h's two windows? */
+static int
+in_window(uint64_t h, unsigned b)
+{
+	return (b - PMS_HASH_B1(h)) % PMS_SEG_BUCKETS < PMS_WINDOW ||
+	       (b - PMS_HASH_B2(h)) % PMS_SEG_BUCKETS < PMS_WINDOW;
+}
+
+/* rm_add -- an entry REPAIR zeroes */
+static int
+rm_add(struct ck *k, uint64_t off)
+{
+	if (grow(k, (void **)&k->rm, &k->caprm, k->nrm, sizeof(*k->rm)))
+		return -1;
+	k->rm[k->nrm++] = off;
+	return 0;
+}
+
+/*
+ * entries -- every entry of every segment: in place (names a verifying
+ * header of its tag, in the segment's range, in a window of its hash)
+ * makes an object; else it is stale, a split's leftover, or a second
+ * entry of one object, all removed by REPAIR
+ */
+static int
+entries(struct ck *k)
+{
+	for (size_t si = 0; si < k->nsg && !k->stop; si++) {
+		const struct seg *s = &k->sg[si];
+		const uint64_t *b =
+			(const uint64_t *)(k->base + page_off(k, s->page));
+		int pend = k->pend && s->page == k->pseg;
+
+		for (unsigned i = 0; i < PMS_SEG_BUCKETS * PMS_BUCKET_ENTRIES;
+		     i++) {
+			uint64_t e = b[i], off = page_off(k, s->page) + i * 8;
+			unsigned bk = i / PMS_BUCKET_ENTRIES;
+			struct obj *o;
+			const char *why = NULL;
+
+			if (e == 0)
+				continue;
+			o = tab_find(k, PMS_ENTRY_LOC(e));
+			if (o == NULL ||
+			    PMS_HASH_TAG(o->hash) != PMS_ENTRY_TAG(e))
+				why = o ? "names an object of another UUID"
+					: "names no object";
+			else if (s->depth &&
+				 o->hash >> (64 - s->depth) != s->prefix) {
+				if (pend) { /* the split's finish clears it */
+					if (rm_add(k, off))
+						return -1;
+					continue;
+				}
+				why = "lies outside its segment's range (a "
+				      "split's leftover)";
+			} else if (!in_window(o->hash, bk))
+				why = "lies outside its hash's windows";
+			else if (o->nent)
+				why = "names an object a second time";
+			if (why) {
+				finding(k, PMEMSTORE_FINDING_INDEX, 1, off,
+					"index segment %llu bucket %u: entry "
+					"0x%llx (location %llu) %s (stale; "
+					"REPAIR removes it)",
+					(unsigned long long)s->page, bk,
+					(unsigned long long)e,
+					(unsigned long long)PMS_ENTRY_LOC(e),
+					why);
+				if (rm_add(k, off))
+					return -1;
+				continue;
+			}
+			o->nent = 1;
+		}
+	}
+	return 0;
+}
+
+/* uuid_eq -- do two objects have one UUID? */
+static int
+uuid_eq(const struct obj *a, const struct obj *b)
+{
+	return a->hash == b->hash && memcmp(a->uuid, b->uuid, 16) == 0;
+}
+
+/*
+ * fates -- what each verifying header or record is: indexed (an object),
+ * re-indexed by REPAIR (bit set, no entry, its UUID named by no other),
+ * or dropped (its check zeroed); and no two objects share a UUID
+ */
+static int
+fates(struct ck *k)
+{
+	size_t cap = 16, *t;
+
+	while (cap < 2 * k->no)
+		cap <<= 1;
+	t = calloc(cap, sizeof(*t));
+	if (t == NULL) {
+		k->nomem = 1;
+		return pms_err(ENOMEM, "pool %s: out of memory", k->path);
+	}
+	/* the objects first, then the headers with set bits, by UUID */
+	for (int round = 0; round < 2 && !k->stop; round++) {
+		for (size_t i = 0; i < k->no && !k->stop; i++) {
+			struct obj *o = &k->o[i], *x = NULL;
+			size_t h = (size_t)o->hash & (cap - 1);
+			char u[37];
+
+			if (round == 0 ? !o->nent : o->nent)
+				continue;
+			for (; t[h]; h = (h + 1) & (cap - 1))
+				if (uuid_eq(&k->o[t[h] - 1], o)) {
+					x = &k->o[t[h] - 1];
+					break;
+				}
+			uuid_unparse_lower(o->uuid, u);
+			if (round == 0) {
+				o->fate = F_KEEP;
+				if (x)
+					finding(k, PMEMSTORE_FINDING_DUPLICATE,
+						0, o->off,
+						"UUID %s names two live "
+						"objects, at offsets %llu and "
+						"%llu",
+						u, (unsigned long long)x->off,
+						(unsigned long long)o->off);
+				else
+					t[h] = i + 1;
+				if (!o->bit)
+					finding(k, PMEMSTORE_FINDING_SLAB, 1,
+						o->off,
+						"the object at offset %llu "
+						"exists (indexed) but its "
+						"occupancy bit is clear (%s; "
+						"REPAIR sets it)",
+						(unsigned long long)o->off,
+						k->dirty ? "crash residue"
+							 : "the bitmap of a "
+							   "clean pool lies");
+				continue;
+			}
+			if (!o->bit || (x && x->fate == F_KEEP)) {
+				o->fate = F_DROP;
+				finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1,
+					o->off,
+					"the header or record at offset %llu "
+					"verifies but no index entry names it "
+					"and %s (a free or allocation cut "
+					"short; REPAIR zeroes its check)",
+					(unsigned long long)o->off,
+					o->bit ? "its UUID is live elsewhere"
+					       : "its bit is clear");
+				continue;
+			}
+			if (x) {
+				o->fate = F_DROP;
+				finding(k, PMEMSTORE_FINDING_DUPLICATE, 0,
+					o->off,
+					"UUID %s: the headers or records at "
+					"offsets %llu and %llu both verify "
+					"with their bit set and no entry; "
+					"cannot tell which to re-index",
+					u, (unsigned long long)x->off,
+					(unsigned long long)o->off);
+				continue;
+			}
+			t[h] = i + 1;
+			o->fate = F_REINDEX;
+			if (!k->rebuild)
+				finding(k, PMEMSTORE_FINDING_INDEX, 1, o->off,
+					"the header or record at offset %llu "
+					"verifies with its bit set but no "
+					"index entry names it (%s; REPAIR "
+					"re-indexes it)",
+					(unsigned long long)o->off,
+					k->dirty ? "an allocation cut short"
+						 : "a lost entry");
+		}
+	}
+	free(t);
+	for (size_t i = 0; i < k->no; i++) {
+		if (k->o[i].fate != F_KEEP)
+			continue;
+		k->live_objects++;
+		k->live_bytes += k->o[i].size;
+	}
+	for (size_t i = 0; i < k->no; i++) {
+		const struct obj *o = &k->o[i];
+
+		if (o->fate == F_DROP)
+			continue;
+		bit_set(k->used, PMS_LOC_PAGE(o->loc));
 	}
 	return 0;
 }
@@ -725,6 +1355,8 @@ holder(const struct ck *k, uint64_t pg, uint64_t own_rpage)
 		return "already in another object's run";
 	if (pg == own_rpage)
 		return "its own record page";
+	if (bit_test(k->named, pg))
+		return "a page of the index";
 	d = desc_at(k, pg);
 	if (PMS_DESC_TYPE(d.w0) == PMS_DESC_BAD)
 		return "a page marked BAD";
@@ -734,20 +1366,23 @@ holder(const struct ck *k, uint64_t pg, uint64_t own_rpage)
 }
 
 /*
- * walk_runs -- pass 2b: claim the pages of every live run.  A page some
- * other object holds is an overlap; the run is not walked further (its
- * rest is remembered so that it is not reported as orphaned), which
- * bounds the work by hwm + runs.  Every page after the first must carry
- * TAIL(distance) with w1 = 0; open rewrites the ones that do not.
+ * walk_runs -- claim the pages of every live (or re-indexed) large
+ * object's run.  A page some other object or the index holds is an
+ * overlap; the run is not walked further (its rest is remembered so that
+ * it is not reported as orphaned), which bounds the work by hwm + runs.
+ * Every page after the first must carry TAIL(distance) with w1 = 0; open
+ * rewrites the ones that do not.
  */
 static int
 walk_runs(struct ck *k)
 {
-	for (size_t i = 0; i < k->nc && !k->stop; i++) {
-		const struct cand *c = &k->c[i];
-		uint64_t p = c->r.page, n = c->r.npages, bad = 0, fbad = 0;
+	for (size_t i = 0; i < k->no && !k->stop; i++) {
+		const struct obj *c = &k->o[i];
+		uint64_t p = c->run, n = c->npages, bad = 0, fbad = 0;
+		uint64_t rp = PMS_LOC_PAGE(c->loc);
+		unsigned rs = PMS_LOC_SLOT(c->loc);
 
-		if (!c->live)
+		if (n == 0 || c->fate == F_DROP)
 			continue;
 		for (uint64_t q = 0; q < n; q++) {
 			uint64_t pg = p + q;
@@ -759,11 +1394,11 @@ walk_runs(struct ck *k)
 					"object of record page %llu slot %u: "
 					"its run (pages %llu to %llu) overlaps "
 					"page %llu, %s",
-					(unsigned long long)c->rpage, c->rslot,
+					(unsigned long long)rp, rs,
 					(unsigned long long)p,
 					(unsigned long long)(p + n - 1),
 					(unsigned long long)pg,
-					holder(k, pg, c->rpage));
+					holder(k, pg, rp));
 				if (grow(k, (void **)&k->rg, &k->caprg, k->nrg,
 					 sizeof(*k->rg)))
 					return -1;
@@ -788,7 +1423,7 @@ walk_runs(struct ck *k)
 				"%llu to %llu): %llu TAIL descriptor%s missing "
 				"or wrong, the first at page %llu (REPAIR "
 				"rewrites them)",
-				(unsigned long long)c->rpage, c->rslot,
+				(unsigned long long)rp, rs,
 				(unsigned long long)p,
 				(unsigned long long)(p + n - 1),
 				(unsigned long long)bad, bad == 1 ? "" : "s",
@@ -797,94 +1432,20 @@ walk_runs(struct ck *k)
 	return 0;
 }
 
-/* duplicates -- pass 2c: no two live objects share a UUID */
-static int
-duplicates(struct ck *k)
-{
-	size_t cap = 16, *tab;
-
-	while (cap < 2 * k->nlv)
-		cap <<= 1;
-	tab = calloc(cap, sizeof(*tab));
-	if (tab == NULL) {
-		k->nomem = 1;
-		return pms_err(ENOMEM, "pool %s: out of memory", k->path);
-	}
-	for (size_t i = 0; i < k->nlv && !k->stop; i++) {
-		size_t h = (size_t)pms_hash_uuid(k->lv[i].uuid) & (cap - 1);
-
-		for (; tab[h]; h = (h + 1) & (cap - 1)) {
-			const struct live *o = &k->lv[tab[h] - 1];
-			char s[37];
-
-			if (memcmp(o->uuid, k->lv[i].uuid, 16) != 0)
-				continue;
-			uuid_unparse_lower(k->lv[i].uuid, s);
-			finding(k, PMEMSTORE_FINDING_DUPLICATE, 0, k->lv[i].off,
-				"UUID %s names two live objects, at offsets "
-				"%llu and %llu",
-				s, (unsigned long long)o->off,
-				(unsigned long long)k->lv[i].off);
-			break;
-		}
-		if (tab[h] == 0)
-			tab[h] = i + 1;
-	}
-	free(tab);
-	return 0;
-}
-
-/* report_stale -- verifying headers or records of a slab page, bit clear */
-static void
-report_stale(struct ck *k, uint64_t p)
-{
-	struct pms_desc d = desc_at(k, p);
-	unsigned cls = PMS_DESC_SLAB_CLASS(d.w0);
-	const uint8_t *pg =
-		page_head(k, p,
-			  ck_classes[cls].nslots * (cls == PMS_CLASS_RECORD
-							    ? PMS_RECORD_SIZE
-							    : PMS_HDR_SIZE));
-
-	for (unsigned i = 0; pg && i < ck_classes[cls].nslots && !k->stop;
-	     i++) {
-		if ((d.w1 >> i) & 1)
-			continue;
-		if (cls == PMS_CLASS_RECORD) {
-			struct pms_record r;
-
-			memcpy(&r, pg + (uint64_t)i * PMS_RECORD_SIZE,
-			       sizeof(r));
-			if (!rec_verifies(k, &r, p, i))
-				continue;
-			finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1,
-				page_off(k, p) + (uint64_t)i * PMS_RECORD_SIZE,
-				"record page %llu: slot %u is free (bit clear) "
-				"but its record still verifies (a large free "
-				"or allocation cut short; REPAIR zeroes its "
-				"check)",
-				(unsigned long long)p, i);
-		} else {
-			struct pms_obj_hdr h;
-
-			memcpy(&h, pg + (uint64_t)i * PMS_HDR_SIZE, sizeof(h));
-			if (!hdr_verifies(k, &h, p, i, cls))
-				continue;
-			finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1,
-				page_off(k, p) + (uint64_t)i * PMS_HDR_SIZE,
-				"slab page %llu: slot %u is free (bit clear) "
-				"but its header still verifies (a free or "
-				"allocation cut short; REPAIR zeroes its "
-				"check)",
-				(unsigned long long)p, i);
-		}
-	}
-}
-
-/* orphans -- report pages [lo, hi) whose run descriptors no object owns */
+/*
+ * orphans -- report pages [lo, hi) whose run descriptors no object owns,
+ * and remember them for REPAIR (an open frees TAILs and VOLATILE pages,
+ * but takes a HEAD in bounds for a run)
+ */
 static void
 orphans(struct ck *k, uint64_t lo, uint64_t hi)
 {
+	if (grow(k, (void **)&k->orph, &k->caporph, k->norph,
+		 sizeof(*k->orph)) == 0) {
+		k->orph[k->norph].lo = lo;
+		k->orph[k->norph].hi = hi;
+		k->norph++;
+	}
 	if (hi - lo == 1)
 		finding(k, PMEMSTORE_FINDING_ORPHAN, 1, desc_off(lo),
 			"page %llu: HEAD/TAIL/VOLATILE descriptor of no live "
@@ -907,11 +1468,45 @@ range_cmp(const void *a, const void *b)
 }
 
 /*
- * pass3 -- stale headers of pages that are not a live run's data, and
- * run or VOLATILE descriptors that no live object owns (empty slab pages
- * are free pages: a clean pool keeps them)
+ * orphan_index -- an INDEX page the index in use does not hold: a
+ * superseded or orphaned directory (open frees it), or a segment no
+ * directory word names (REPAIR frees it); after a rebuild, REPAIR frees
+ * every old index page
  */
-static void
+static int
+orphan_index(struct ck *k, uint64_t p)
+{
+	unsigned kind = PMS_DESC_INDEX_KIND(desc_at(k, p).w0);
+
+	if (k->rebuild)
+		return 0;
+	if (kind == PMS_INDEX_DIR) {
+		finding(k, PMEMSTORE_FINDING_ORPHAN, 1, desc_off(p),
+			"page %llu: a directory page of the index that is not "
+			"the one in use (superseded by a doubling; REPAIR "
+			"frees it)",
+			(unsigned long long)p);
+		return 0;
+	}
+	if (p % PMS_SEG_PAGES != 0)
+		return 0; /* reported with the segment's first page */
+	finding(k, PMEMSTORE_FINDING_ORPHAN, 1, desc_off(p),
+		"pages %llu to %llu: an index segment no directory word names "
+		"(REPAIR frees it)",
+		(unsigned long long)p,
+		(unsigned long long)(p + PMS_SEG_PAGES - 1));
+	if (grow(k, (void **)&k->oseg, &k->caposeg, k->noseg, sizeof(*k->oseg)))
+		return -1;
+	k->oseg[k->noseg++] = p;
+	return 0;
+}
+
+/*
+ * pass3 -- run or VOLATILE descriptors that no live object owns, and
+ * index pages the index does not hold (empty slab pages are free pages:
+ * a clean pool keeps them)
+ */
+static int
 pass3(struct ck *k)
 {
 	uint64_t olo = 0, maxhi = 0;
@@ -923,8 +1518,9 @@ pass3(struct ck *k)
 	for (uint64_t p = 0; p < k->hwm && !k->stop && !k->ioerr; p++) {
 		int orphan = 0;
 
-		if (bit_test(k->stale, p) && !bit_test(k->inrun, p))
-			report_stale(k, p);
+		if (bit_test(k->isidx, p) && !bit_test(k->named, p) &&
+		    orphan_index(k, p))
+			return -1;
 		if (!bit_test(k->used, p)) {
 			unsigned t = PMS_DESC_TYPE(desc_at(k, p).w0);
 
@@ -945,6 +1541,425 @@ pass3(struct ck *k)
 	}
 	if (inorph)
 		orphans(k, olo, k->hwm);
+	return 0;
+}
+
+/*
+ * clean_counts -- a clean-close record that verifies must count what
+ * exists: objects and bytes
+ */
+static void
+clean_counts(struct ck *k)
+{
+	const struct pms_clean *c = &k->spa->clean;
+
+	if (k->dirty || k->rebuild)
+		return;
+	if (c->objects == k->live_objects && c->bytes == k->live_bytes)
+		return;
+	finding(k, PMEMSTORE_FINDING_SUPERBLOCK, 1, SP_OFF(0, clean),
+		"the clean-close record counts %llu objects of %llu bytes, "
+		"the index holds %llu of %llu (REPAIR invalidates the record: "
+		"the next open counts)",
+		(unsigned long long)c->objects, (unsigned long long)c->bytes,
+		(unsigned long long)k->live_objects,
+		(unsigned long long)k->live_bytes);
+}
+
+/* ---- a rebuilt index ---- */
+
+/* window_slot -- a free entry in hash h's emptier window of buckets b */
+static uint64_t *
+window_slot(uint64_t *b, uint64_t h)
+{
+	uint64_t *free[2] = {NULL, NULL};
+	unsigned nfree[2] = {0, 0};
+
+	for (unsigned w = 0; w < 2 * PMS_WINDOW; w++) {
+		unsigned base =
+			w < PMS_WINDOW ? PMS_HASH_B1(h) : PMS_HASH_B2(h);
+		unsigned bk = (base + w % PMS_WINDOW) % PMS_SEG_BUCKETS;
+
+		for (unsigned i = 0; i < PMS_BUCKET_ENTRIES; i++) {
+			uint64_t *e = &b[bk * PMS_BUCKET_ENTRIES + i];
+
+			if (*e != 0)
+				continue;
+			if (free[w / PMS_WINDOW] == NULL)
+				free[w / PMS_WINDOW] = e;
+			nfree[w / PMS_WINDOW]++;
+		}
+	}
+	return nfree[1] > nfree[0] ? free[1] : free[0];
+}
+
+/* avail -- may a rebuild take page p (free, or the old index's)? */
+static int
+avail(const struct ck *k, uint64_t p, int old)
+{
+	uint64_t w0 = desc_at(k, p).w0;
+
+	if (w0 == 0)
+		return !bit_test(k->used, p) && !bit_test(k->named, p);
+	return old && bit_test(k->isidx, p) && !bit_test(k->used, p);
+}
+
+/*
+ * plan_rebuild -- a new index holding every object kept or re-indexed:
+ * 2^G segments of depth G (a quarter full at first, deeper until every
+ * UUID finds room in its windows), their entries in memory, and free
+ * pages below the mark for them and the directory (old: the old index's
+ * pages may be taken too).  0, 1: no room, -1: out of memory.
+ */
+static int
+plan_rebuild(struct ck *k, int old)
+{
+	uint64_t n = 0, per = PMS_SEG_BUCKETS * PMS_BUCKET_ENTRIES;
+	unsigned g = 0;
+
+	for (size_t i = 0; i < k->no; i++)
+		n += k->o[i].fate != F_DROP;
+	while (g < REBUILD_MAX_DEPTH && (per << g) / 4 < n)
+		g++;
+	for (;; g++) {
+		uint64_t nseg = 1ULL << g, i;
+		size_t j;
+
+		if (g > REBUILD_MAX_DEPTH)
+			return 1;
+		free(k->rb_ent);
+		k->rb_ent = calloc(nseg * per, sizeof(uint64_t));
+		if (k->rb_ent == NULL) {
+			k->nomem = 1;
+			return -1;
+		}
+		for (j = 0; j < k->no; j++) {
+			const struct obj *o = &k->o[j];
+			uint64_t s = g ? o->hash >> (64 - g) : 0, *e;
+
+			if (o->fate == F_DROP)
+				continue;
+			e = window_slot(&k->rb_ent[s * per], o->hash);
+			if (e == NULL)
+				break;
+			*e = PMS_ENTRY(o->hash, o->loc);
+		}
+		if (j < k->no)
+			continue; /* a window overflowed: twice the segments */
+		k->rg_depth = g;
+		free(k->rb_seg);
+		k->rb_seg = malloc(nseg * sizeof(uint64_t));
+		if (k->rb_seg == NULL) {
+			k->nomem = 1;
+			return -1;
+		}
+		/* segments: aligned groups of four available pages */
+		i = 0;
+		for (uint64_t p = 0; p + PMS_SEG_PAGES <= k->hwm && i < nseg;
+		     p += PMS_SEG_PAGES) {
+			uint64_t q = 0;
+
+			while (q < PMS_SEG_PAGES && avail(k, p + q, old))
+				q++;
+			if (q == PMS_SEG_PAGES)
+				k->rb_seg[i++] = p;
+		}
+		if (i < nseg)
+			return 1;
+		/* the directory: a run of free pages the segments left */
+		uint64_t nd = dir_pages(g), run = 0;
+
+		size_t si = 0;
+
+		for (uint64_t p = 0; p < k->hwm; p++) {
+			/* the segments' pages (ascending) are taken */
+			while (si < nseg && k->rb_seg[si] + PMS_SEG_PAGES <= p)
+				si++;
+			if (si < nseg && k->rb_seg[si] <= p) {
+				run = 0;
+				continue;
+			}
+			run = avail(k, p, old) ? run + 1 : 0;
+			if (run == nd) {
+				k->rb_dir = p + 1 - nd;
+				return 0;
+			}
+		}
+		return 1;
+	}
+}
+
+/* ---- REPAIR's own writes ---- */
+
+/* the pool mapped for writing, and how its stores are made durable */
+struct wr {
+	uint8_t *base;
+	size_t len;
+	int is_pmem;
+};
+
+/* wflush -- write back a range (pmem: flush; else msync, durable) */
+static int
+wflush(struct wr *w, const void *addr, size_t len)
+{
+	if (w->is_pmem) {
+		pmem_flush(addr, len);
+		return 0;
+	}
+	return pmem_msync(addr, len);
+}
+
+/* wdrain -- the fence after flushes */
+static void
+wdrain(struct wr *w)
+{
+	if (w->is_pmem)
+		pmem_drain();
+}
+
+/* wst -- one aligned 8-byte store at a pool offset, flushed */
+static int
+wst(struct wr *w, uint64_t off, uint64_t v)
+{
+	uint64_t *p = (uint64_t *)(w->base + off);
+
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+	return wflush(w, p, 8);
+}
+
+/* wdesc -- both words of page p's descriptor */
+static int
+wdesc(struct wr *w, uint64_t p, uint64_t w0, uint64_t w1)
+{
+	return wst(w, desc_off(p) + 8, w1) || wst(w, desc_off(p), w0);
+}
+
+/*
+ * finish_split -- the split the log decided, as the library's open does:
+ * the twin's descriptors, the segment's depth, the directory's upper half
+ * (flushed, fence); then the entries that do not stay in the segment out
+ * (those of the upper half, and those of no object); the log's check
+ * zeroed (flushed, fence).  Every step is idempotent.
+ */
+static int
+finish_split(struct ck *k, struct wr *w)
+{
+	uint64_t lo = k->pprefix << (k->g - k->pdepth);
+	uint64_t half = 1ULL << (k->g - k->pdepth - 1);
+	uint64_t dir = page_off(k, PMS_DIR_PAGE(k->dw)), so;
+	unsigned d = k->pdepth;
+
+	for (uint64_t i = 0; i < PMS_SEG_PAGES; i++)
+		if (wdesc(w, k->ptwin + i, PMS_DESC_INDEX_W0(PMS_INDEX_SEG, i),
+			  i ? 0 : PMS_SEG_W1(d + 1, k->pprefix << 1 | 1)))
+			return -1;
+	if (wst(w, desc_off(k->pseg) + 8, PMS_SEG_W1(d + 1, k->pprefix << 1)))
+		return -1;
+	for (uint64_t i = 0; i < half; i++)
+		if (wst(w, dir + (lo + half + i) * 8, k->ptwin))
+			return -1;
+	wdrain(w);
+	so = page_off(k, k->pseg);
+	for (unsigned i = 0; i < PMS_SEG_BUCKETS * PMS_BUCKET_ENTRIES; i++) {
+		uint64_t e = *(uint64_t *)(w->base + so + i * 8), h;
+		struct obj *o;
+
+		if (e == 0)
+			continue;
+		int ok = 1;
+
+		o = tab_find(k, PMS_ENTRY_LOC(e));
+		if (d < PMS_TAG_BITS)
+			h = PMS_ENTRY_TAG(e) << (64 - PMS_TAG_BITS);
+		else if (o && PMS_HASH_TAG(o->hash) == PMS_ENTRY_TAG(e))
+			h = o->hash;
+		else
+			ok = 0;
+		if (ok && (d == 0 || h >> (64 - d) == k->pprefix) &&
+		    ((h >> (63 - d)) & 1) == 0)
+			continue; /* stays */
+		if (wst(w, so + i * 8, 0))
+			return -1;
+	}
+	if (wst(w, SP_OFF(0, split) + 24, 0))
+		return -1;
+	wdrain(w);
+	return 0;
+}
+
+/*
+ * write_rebuild -- the planned index: the segments' entries and the
+ * directory in pages nothing else uses, with their descriptors, flushed,
+ * fence; then the directory word in both superblock pages and the split
+ * log's check zeroed, fence; then the old index's pages freed, fence.  A
+ * crash before the second fence leaves the old directory word (the new
+ * pages: an orphan directory the open frees and orphan segments a check
+ * reports); after it, the new index; after the third, the old pages'
+ * descriptors are orphans a new REPAIR frees.
+ */
+static int
+write_rebuild(struct ck *k, struct wr *w)
+{
+	unsigned g = k->rg_depth;
+	uint64_t nseg = 1ULL << g, nd = dir_pages(g);
+	uint64_t per = PMS_SEG_BUCKETS * PMS_BUCKET_ENTRIES;
+	uint64_t *dir = (uint64_t *)(w->base + page_off(k, k->rb_dir));
+
+	for (uint64_t s = 0; s < nseg; s++) {
+		uint8_t *p = w->base + page_off(k, k->rb_seg[s]);
+
+		memcpy(p, &k->rb_ent[s * per], per * 8);
+		if (wflush(w, p, per * 8))
+			return -1;
+		for (uint64_t i = 0; i < PMS_SEG_PAGES; i++)
+			if (wdesc(w, k->rb_seg[s] + i,
+				  PMS_DESC_INDEX_W0(PMS_INDEX_SEG, i),
+				  i ? 0 : PMS_SEG_W1(g, s)))
+				return -1;
+	}
+	memset(dir, 0, nd * PMS_PAGE_SIZE);
+	for (uint64_t s = 0; s < nseg; s++)
+		dir[s] = k->rb_seg[s];
+	if (wflush(w, dir, nd * PMS_PAGE_SIZE))
+		return -1;
+	for (uint64_t i = 0; i < nd; i++)
+		if (wdesc(w, k->rb_dir + i, PMS_DESC_INDEX_W0(PMS_INDEX_DIR, i),
+			  i ? 0 : nd))
+			return -1;
+	wdrain(w); /* the new index is whole before it is named */
+	for (int c = 0; c < 2; c++)
+		if (wst(w, SP_OFF(c, dir), PMS_DIR_WORD(k->rb_dir, g)))
+			return -1;
+	if (wst(w, SP_OFF(0, split) + 24, 0))
+		return -1;
+	wdrain(w); /* the pool's index is the new one */
+	for (uint64_t p = 0; p < k->hwm; p++) {
+		size_t lo = 0, hi = nseg;
+
+		if (!bit_test(k->isidx, p) ||
+		    (p >= k->rb_dir && p < k->rb_dir + nd))
+			continue;
+		while (lo < hi) { /* the last new segment at or below p */
+			size_t mid = (lo + hi) / 2;
+
+			if (k->rb_seg[mid] <= p)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo > 0 && p < k->rb_seg[lo - 1] + PMS_SEG_PAGES)
+			continue; /* a page of the new index */
+		if (wdesc(w, p, 0, 0))
+			return -1;
+	}
+	wdrain(w);
+	return 0;
+}
+
+/*
+ * seg_of -- the segment a hash falls in, in the directory as the check
+ * read it (a pending split finished)
+ */
+static uint64_t
+seg_of(const struct ck *k, uint64_t h)
+{
+	return dword(k, k->g ? h >> (64 - k->g) : 0);
+}
+
+/*
+ * repair_index -- REPAIR's writes before the library's open: the
+ * clean-close record invalidated (fence: from here on every open after a
+ * crash checks every slab page); orphaned run descriptors zeroed and
+ * live runs' TAILs rewritten (fence); then either the index rebuilt
+ * (write_rebuild), or a pending split finished, stale entries zeroed,
+ * missing entries stored in their windows (flushed; one fence), orphan
+ * segments freed (fence).  An object whose entry finds no room makes it a
+ * rebuild.  Each step leaves a pool a new REPAIR finishes.
+ */
+static int
+repair_index(struct ck *k, int fd)
+{
+	struct wr w;
+	int ret = -1;
+
+	w.len = k->map_len;
+	w.base = mmap(NULL, w.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (w.base == MAP_FAILED)
+		return pms_err(errno, "pool %s: cannot map for REPAIR: %s",
+			       k->path, strerror(errno));
+	w.is_pmem = pmem_is_pmem(w.base, w.len);
+	for (int c = 0; c < 2; c++)
+		if (wst(&w, SP_OFF(c, clean) + 24, 0))
+			goto out;
+	wdrain(&w); /* dirty: the bitmaps are hints from here on */
+	for (size_t i = 0; i < k->norph; i++)
+		for (uint64_t p = k->orph[i].lo; p < k->orph[i].hi; p++)
+			if (wdesc(&w, p, 0, 0))
+				goto out;
+	/* a live run's TAILs (the open takes a HEAD inside a run as damage) */
+	for (size_t i = 0; i < k->no; i++) {
+		const struct obj *o = &k->o[i];
+
+		if (o->fate == F_DROP)
+			continue;
+		for (uint64_t q = 1; q < o->npages; q++) {
+			struct pms_desc d = desc_at(k, o->run + q);
+
+			if ((d.w0 != PMS_DESC_TAIL_W0(q) || d.w1 != 0) &&
+			    wdesc(&w, o->run + q, PMS_DESC_TAIL_W0(q), 0))
+				goto out;
+		}
+	}
+	wdrain(&w);
+	if (k->rebuild) {
+		if (write_rebuild(k, &w))
+			goto out;
+		ret = 0;
+		goto out;
+	}
+	if (k->pend && finish_split(k, &w))
+		goto out;
+	for (size_t i = 0; i < k->nrm; i++)
+		if (wst(&w, k->rm[i], 0))
+			goto out;
+	for (size_t i = 0; i < k->no; i++) {
+		const struct obj *o = &k->o[i];
+		uint64_t s, *e;
+
+		if (o->fate != F_REINDEX)
+			continue;
+		s = seg_of(k, o->hash);
+		e = window_slot((uint64_t *)(w.base + page_off(k, s)), o->hash);
+		if (e == NULL) {
+			/* no room: the whole index anew, in free pages */
+			wdrain(&w);
+			if (plan_rebuild(k, 0) != 0) {
+				pms_err(ENOSPC,
+					"pool %s: REPAIR: no room to re-index "
+					"an object, nor free pages to rebuild "
+					"the index",
+					k->path);
+				goto out;
+			}
+			k->rebuild = 1;
+			ret = write_rebuild(k, &w);
+			goto out;
+		}
+		__atomic_store_n(e, PMS_ENTRY(o->hash, o->loc),
+				 __ATOMIC_RELAXED);
+		if (wflush(&w, e, 8))
+			goto out;
+	}
+	wdrain(&w);
+	for (size_t i = 0; i < k->noseg; i++)
+		for (uint64_t q = 0; q < PMS_SEG_PAGES; q++)
+			if (wdesc(&w, k->oseg[i] + q, 0, 0))
+				goto out;
+	wdrain(&w);
+	ret = 0;
+out:
+	munmap(w.base, w.len);
+	return ret;
 }
 
 /* ck_fini -- release what a check allocated */
@@ -956,19 +1971,75 @@ ck_fini(struct ck *k)
 	k->base = NULL;
 	free(k->used);
 	free(k->inrun);
-	free(k->stale);
-	free(k->c);
-	free(k->lv);
+	free(k->isidx);
+	free(k->named);
+	free(k->spa);
+	free(k->spb);
+	free(k->o);
+	free(k->tab);
+	free(k->sg);
+	free(k->rm);
+	free(k->oseg);
 	free(k->rg);
+	free(k->orph);
+	free(k->rb_seg);
+	free(k->rb_ent);
 	for (size_t i = 0; i < k->nsv; i++)
 		free(k->sv[i].msg);
 	free(k->sv);
-	k->used = k->inrun = k->stale = NULL;
-	k->c = NULL;
-	k->lv = NULL;
-	k->rg = NULL;
+	k->used = k->inrun = k->isidx = k->named = NULL;
+	k->spa = k->spb = NULL;
+	k->o = NULL;
+	k->tab = NULL;
+	k->sg = NULL;
+	k->rm = k->oseg = k->rb_seg = k->rb_ent = NULL;
+	k->rg = k->orph = NULL;
 	k->sv = NULL;
 	k->nsv = 0;
+}
+
+/*
+ * passes -- the check proper, once the superblock is known: the index's
+ * words and directory, the descriptors and slab pages, the entries, what
+ * exists, the runs, the orphans, the clean-close record; a rebuild's plan
+ */
+static int
+passes(struct ck *k)
+{
+	size_t words = k->hwm / 64 + 1;
+	int r;
+
+	k->used = calloc(words, sizeof(uint64_t));
+	k->inrun = calloc(words, sizeof(uint64_t));
+	k->isidx = calloc(words, sizeof(uint64_t));
+	k->named = calloc(words, sizeof(uint64_t));
+	k->spa = malloc(PMS_PAGE_SIZE);
+	k->spb = malloc(PMS_PAGE_SIZE);
+	if (k->used == NULL || k->inrun == NULL || k->isidx == NULL ||
+	    k->named == NULL || k->spa == NULL || k->spb == NULL) {
+		k->nomem = 1;
+		return pms_err(ENOMEM, "pool %s: out of memory", k->path);
+	}
+	memcpy(k->spa, k->base + PMS_SB_A_OFF, PMS_PAGE_SIZE);
+	memcpy(k->spb, k->base + PMS_SB_B_OFF, PMS_PAGE_SIZE);
+	if (index_super(k) || k->stop || pass1(k) || k->stop || tab_build(k))
+		return -1;
+	if (!k->rebuild && (entries(k) || k->stop))
+		return -1;
+	if (fates(k) || k->stop || walk_runs(k) || k->stop || pass3(k) ||
+	    k->stop)
+		return -1;
+	clean_counts(k);
+	if (!k->rebuild)
+		return 0;
+	r = plan_rebuild(k, 1);
+	if (r < 0)
+		return pms_err(ENOMEM, "pool %s: out of memory", k->path);
+	if (r > 0)
+		finding(k, PMEMSTORE_FINDING_INDEX, 0, SP_OFF(0, dir),
+			"the index cannot be rebuilt: too few free pages below "
+			"the high-water mark for its segments and directory");
+	return 0;
 }
 
 /*
@@ -979,7 +2050,6 @@ static int
 check_fd(struct ck *k, int fd)
 {
 	struct stat st;
-	size_t words;
 
 	if (fstat(fd, &st))
 		return pms_err(errno, "pool %s: cannot stat: %s", k->path,
@@ -1011,17 +2081,10 @@ check_fd(struct ck *k, int fd)
 	k->map_len = (size_t)k->fsize;
 	if (check_super(k) || k->stop)
 		return 0;
-	words = k->hwm / 64 + 1;
-	k->used = calloc(words, sizeof(uint64_t));
-	k->inrun = calloc(words, sizeof(uint64_t));
-	k->stale = calloc(words, sizeof(uint64_t));
-	if (k->used == NULL || k->inrun == NULL || k->stale == NULL) {
-		k->nomem = 1;
-		return pms_err(ENOMEM, "pool %s: out of memory", k->path);
-	}
-	if (!(pass1(k) || k->stop || settle(k) || k->stop || walk_runs(k) ||
-	      k->stop || duplicates(k) || k->stop))
-		pass3(k);
+	(void)passes(k);
+	if (!k->nomem && !k->ioerr && !k->stop && k->buffer && k->n &&
+	    k->n == k->nrep && repair_index(k, fd))
+		return -1;
 	if (k->nomem)
 		return pms_err(ENOMEM, "pool %s: out of memory", k->path);
 	if (k->ioerr)

@@ -779,10 +779,11 @@ test_header_without_bit(void)
 	struct pms_desc d = get_desc(s.path, a->page);
 
 	put_desc(s.path, a->page, d.w0, d.w1 & ~(1ULL << a->slot));
-	expect_one(s.path, PMEMSTORE_FINDING_INCOMPLETE, hdr_off(s.path, a), 1,
+	/* format 2: the entry makes the object; the bit is a hint */
+	expect_one(s.path, PMEMSTORE_FINDING_SLAB, hdr_off(s.path, a), 1,
 		   EUCLEAN);
 	expect_repaired(s.path, 1);
-	s.live[OA] = 0; /* the free is completed */
+	CU_ASSERT_EQUAL(get_desc(s.path, a->page).w1, d.w1);
 	std_verify(&s);
 	std_done(&s);
 }
@@ -826,11 +827,24 @@ test_duplicate(void)
 	put_desc(s.path, a->page, d.w0, d.w1 | (1ULL << slot));
 	uint64_t off = hdr_off(s.path, &x);
 
-	expect_one(s.path, PMEMSTORE_FINDING_DUPLICATE,
-		   slot > a->slot ? off : hdr_off(s.path, a), 0, EUCLEAN);
+	/* no entry names it: residue, its check zeroed by REPAIR */
+	expect_one(s.path, PMEMSTORE_FINDING_INCOMPLETE, off, 1, EUCLEAN);
+	/* an entry in place for it too: two live objects, one UUID */
+	uint64_t hh = XXH3_64bits(h.uuid, 16);
+	uint64_t eo = page_off(&g, 0) + PMS_HASH_B2(hh) * 64ULL + 7 * 8;
+
+	put64(s.path, eo, PMS_ENTRY(hh, PMS_LOC(a->page, slot)));
+	struct fl l;
+	int err;
+
+	CU_ASSERT_EQUAL(check(s.path, 0, &l, &err), -1);
+	int i = has(&l, PMEMSTORE_FINDING_DUPLICATE,
+		    slot > a->slot ? off : hdr_off(s.path, a));
+
+	CU_ASSERT(i >= 0);
+	if (i >= 0)
+		CU_ASSERT_EQUAL(l.repairable[i], 0);
 	expect_refused(s.path, EUCLEAN);
-	/* and the pool does not open either */
-	EXPECT_FAIL_PTR(pmemstore_open(s.path, 0), EIO);
 	std_done(&s);
 }
 
@@ -890,8 +904,10 @@ test_head_not_back(void)
 		  0);
 	CU_ASSERT(has(&l, PMEMSTORE_FINDING_ORPHAN, desc_off(L->rec.page)) >=
 		  0);
-	CU_ASSERT_EQUAL(l.n, 2);
-	expect_repaired(s.path, 2);
+	/* and its entry is stale, the clean record counts it */
+	CU_ASSERT(has(&l, PMEMSTORE_FINDING_INDEX, ~0ULL) >= 0);
+	CU_ASSERT_EQUAL(l.n, 4);
+	expect_repaired(s.path, 4);
 	s.live[OL] = 0;
 	std_verify(&s);
 	std_done(&s);
@@ -1063,6 +1079,242 @@ test_run_over_slab(void)
 	std_done(&s);
 }
 
+/* ---- the index (format 2) ---- */
+
+/* entry_off -- pool offset of the entry naming loc in segment page 0 */
+static uint64_t
+entry_off(const char *path, uint64_t loc)
+{
+	struct geo g = read_geo(path);
+	static uint64_t seg[PMS_SEG_BUCKETS * PMS_BUCKET_ENTRIES];
+
+	file_read_at(path, page_off(&g, 0), seg, sizeof(seg));
+	for (unsigned i = 0; i < ARRAY_SIZE(seg); i++)
+		if (seg[i] && PMS_ENTRY_LOC(seg[i]) == loc)
+			return page_off(&g, 0) + i * 8ULL;
+	return 0;
+}
+
+/* test_stale_entry -- an entry naming no object: found, REPAIR removes */
+static void
+test_stale_entry(void)
+{
+	struct std s;
+
+	std_make(&s, "ck_stale");
+	struct geo g = read_geo(s.path);
+	struct loc *a = &s.loc[OA];
+	struct pms_desc d = get_desc(s.path, a->page);
+	unsigned slot = 0;
+	uuid_t id;
+
+	while ((d.w1 >> slot) & 1)
+		slot++;
+	test_uuid(id);
+	uint64_t h = XXH3_64bits(id, 16);
+	uint64_t off = page_off(&g, 0) + PMS_HASH_B1(h) * 64ULL + 6 * 8;
+
+	put64(s.path, off, PMS_ENTRY(h, PMS_LOC(a->page, slot)));
+	expect_one(s.path, PMEMSTORE_FINDING_INDEX, off, 1, EUCLEAN);
+	CU_ASSERT_PTR_NOT_NULL(strstr(pmemstore_errormsg(), "stale"));
+	expect_repaired(s.path, 1);
+	uint64_t v = 1;
+
+	file_read_at(s.path, off, &v, 8);
+	CU_ASSERT_EQUAL(v, 0);
+	std_verify(&s);
+	std_done(&s);
+}
+
+/* test_missing_entry -- a live header lost its entry: REPAIR re-indexes */
+static void
+test_missing_entry(void)
+{
+	struct std s;
+
+	std_make(&s, "ck_miss");
+	for (int i = 0; i < NSTD; i += 3) { /* a small and a large one */
+		struct loc *a = &s.loc[i];
+		uint64_t off = entry_off(s.path, PMS_LOC(a->page, a->slot));
+
+		CU_ASSERT_FATAL(off != 0);
+		put64(s.path, off, 0);
+		/* and the clean-close record counts one object too many */
+		struct fl l;
+		int err;
+
+		CU_ASSERT_EQUAL(check(s.path, 0, &l, &err), -1);
+		CU_ASSERT_EQUAL(l.n, 2);
+		CU_ASSERT(has(&l, PMEMSTORE_FINDING_INDEX,
+			      hdr_off(s.path, a)) >= 0);
+		CU_ASSERT(has(&l, PMEMSTORE_FINDING_SUPERBLOCK, ~0ULL) >= 0);
+		expect_repaired(s.path, 2);
+		CU_ASSERT(entry_off(s.path, PMS_LOC(a->page, a->slot)) != 0);
+		std_verify(&s);
+	}
+	std_done(&s);
+}
+
+/* test_rebuild -- a zeroed segment page, then a segment's descriptors */
+static void
+test_rebuild(void)
+{
+	struct std s;
+	struct fl l;
+	int err;
+
+	std_make(&s, "ck_rebuild");
+	struct geo g = read_geo(s.path);
+	static uint8_t zero[PMS_PAGE_SIZE];
+
+	/* the entries of a quarter of the buckets: each object re-indexed */
+	for (uint64_t q = 0; q < PMS_SEG_PAGES; q++)
+		file_write_at(s.path, page_off(&g, q), zero, sizeof(zero));
+	CU_ASSERT_EQUAL(check(s.path, 0, &l, &err), -1);
+	CU_ASSERT_EQUAL(l.n, NSTD + 1); /* and the clean record's counts */
+	expect_repaired(s.path, NSTD + 1);
+	std_verify(&s);
+	/* the segment's descriptor gone: the directory names no segment */
+	struct pms_desc d = get_desc(s.path, 0);
+	uint64_t dw;
+
+	file_read_at(s.path, offsetof(struct pms_super_page, dir), &dw, 8);
+	uint64_t seg;
+
+	file_read_at(s.path, page_off(&g, PMS_DIR_PAGE(dw)), &seg, 8);
+	put_desc(s.path, seg, 0, 0);
+	CU_ASSERT_EQUAL(check(s.path, 0, &l, &err), -1);
+	CU_ASSERT(has(&l, PMEMSTORE_FINDING_INDEX, ~0ULL) >= 0);
+	CU_ASSERT_EQUAL(check(s.path, PMEMSTORE_CHECK_REPAIR, &l, &err), 0);
+	expect_clean(s.path);
+	std_verify(&s);
+	/* both directory words damaged */
+	put64(s.path, offsetof(struct pms_super_page, dir), ~0ULL);
+	put64(s.path, PMS_SB_B_OFF + offsetof(struct pms_super_page, dir), 7);
+	EXPECT_FAIL_PTR(pmemstore_open(s.path, 0), EIO);
+	CU_ASSERT_EQUAL(check(s.path, PMEMSTORE_CHECK_REPAIR, &l, &err), 0);
+	expect_clean(s.path);
+	std_verify(&s);
+	(void)d;
+	std_done(&s);
+}
+
+/* test_dir_copies -- the two directory words differ (a doubling cut short) */
+static void
+test_dir_copies(void)
+{
+	struct std s;
+	uint64_t dw, off = PMS_SB_B_OFF + offsetof(struct pms_super_page, dir);
+
+	std_make(&s, "ck_dirw");
+	file_read_at(s.path, offsetof(struct pms_super_page, dir), &dw, 8);
+	put64(s.path, off, dw + 0x100); /* another page: not a directory */
+	expect_one(s.path, PMEMSTORE_FINDING_INDEX, off, 1, EUCLEAN);
+	expect_repaired(s.path, 1);
+	uint64_t v;
+
+	file_read_at(s.path, off, &v, 8);
+	CU_ASSERT_EQUAL(v, dw);
+	std_verify(&s);
+	std_done(&s);
+}
+
+/* test_clean_counts -- a clean-close record whose counts are wrong */
+static void
+test_clean_counts(void)
+{
+	struct std s;
+
+	std_make(&s, "ck_counts");
+	for (int c = 0; c < 2; c++) {
+		struct pms_clean r;
+		uint64_t off = c * PMS_PAGE_SIZE +
+			       offsetof(struct pms_super_page, clean);
+
+		file_read_at(s.path, off, &r, sizeof(r));
+		r.objects++;
+		r.check = XXH64(&r, offsetof(struct pms_clean, check),
+				PMS_CLEAN_SEED);
+		file_write_at(s.path, off, &r, sizeof(r));
+	}
+	expect_one(s.path, PMEMSTORE_FINDING_SUPERBLOCK,
+		   offsetof(struct pms_super_page, clean), 1, EUCLEAN);
+	expect_repaired(s.path, 1);
+	std_verify(&s);
+	std_done(&s);
+}
+
+/* test_split_log -- a split decided but not finished: REPAIR finishes */
+static void
+test_split_log(void)
+{
+	enum { N = 2500 };
+	char *path = test_pool_path("ck_split");
+	struct pmemstore *ps = pmemstore_create(path, 64 * MIB, 0600);
+	uuid_t *ids = calloc(N, sizeof(uuid_t));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ps);
+	for (int i = 0; i < N; i++) {
+		test_uuid(ids[i]);
+		CU_ASSERT_PTR_NOT_NULL(persist_alloc(ps, ids[i], 64, 0));
+	}
+	CU_ASSERT_EQUAL(pmemstore_close(ps), 0);
+	expect_clean(path);
+	/* undo the last split's step 3 by hand: find a segment of depth
+	 * >= 1 with prefix odd (a twin), give its range back to its sibling
+	 * and write the log that names both */
+	struct geo g = read_geo(path);
+	uint64_t dw;
+
+	file_read_at(path, offsetof(struct pms_super_page, dir), &dw, 8);
+	unsigned G = PMS_DIR_DEPTH(dw);
+	uint64_t nw = 1ULL << G, *dir = calloc(nw, 8);
+
+	CU_ASSERT_FATAL(G >= 1);
+	file_read_at(path, page_off(&g, PMS_DIR_PAGE(dw)), dir, nw * 8);
+	int done = 0;
+
+	for (uint64_t i = 0; i < nw && !done; i++) {
+		struct pms_desc t = get_desc(path, dir[i]);
+		unsigned L = PMS_SEG_DEPTH(t.w1);
+		uint64_t px = PMS_SEG_PREFIX(t.w1);
+
+		if (L == 0 || (px & 1) == 0)
+			continue;
+		uint64_t sib = dir[(px ^ 1) << (G - L)];
+		struct pms_desc sd = get_desc(path, sib);
+
+		if (PMS_SEG_DEPTH(sd.w1) != L)
+			continue;
+		/* the sibling back to depth L - 1, the twin's words to it */
+		put_desc(path, sib, sd.w0, PMS_SEG_W1(L - 1, px >> 1));
+		for (uint64_t j = 0; j < (1ULL << (G - L)); j++)
+			put64(path,
+			      page_off(&g, PMS_DIR_PAGE(dw)) +
+				      ((px << (G - L)) + j) * 8,
+			      sib);
+		struct pms_split_log lg = {sib, dir[i], L - 1, 0};
+
+		lg.check = XXH64(&lg, offsetof(struct pms_split_log, check),
+				 PMS_SPLIT_SEED);
+		file_write_at(path, offsetof(struct pms_super_page, split), &lg,
+			      sizeof(lg));
+		done = 1;
+	}
+	CU_ASSERT_FATAL(done);
+	expect_one(path, PMEMSTORE_FINDING_INDEX,
+		   offsetof(struct pms_super_page, split), 1, EUCLEAN);
+	expect_repaired(path, 1);
+	ps = pmemstore_open(path, PMEMSTORE_RDONLY);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ps);
+	for (int i = 0; i < N; i++)
+		CU_ASSERT_PTR_NOT_NULL(persist_get(ps, ids[i], NULL));
+	pmemstore_close(ps);
+	free(dir);
+	free(ids);
+	test_pool_remove(path);
+}
+
 /* ---- recovery heals what REPAIR would ---- */
 
 /* test_open_heals -- a crash state, then open + close: clean */
@@ -1077,6 +1329,8 @@ test_open_heals(void)
 
 	put_desc(s.path, a->page, d.w0, d.w1 | (1ULL << 20)); /* no header */
 	put_desc(s.path, s.loc[OH].rec.page + 7, 0, 0);	      /* a TAIL */
+	/* after a crash: no clean-close record (the bits are hints) */
+	put64(s.path, offsetof(struct pms_super_page, clean.check), 0);
 	CU_ASSERT_EQUAL(pmemstore_check(s.path, 0), -1);
 	struct pmemstore *ps = pmemstore_open(s.path, 0);
 
@@ -1423,8 +1677,16 @@ test_timing(void)
 }
 
 static CU_TestInfo clean_tests[] = {
-	{"fresh", test_clean_fresh}, {"churn", test_clean_churn},
-	{"full", test_clean_full},   {"open_heals", test_open_heals},
+	{"stale_entry", test_stale_entry},
+	{"missing_entry", test_missing_entry},
+	{"rebuild", test_rebuild},
+	{"dir_copies", test_dir_copies},
+	{"clean_counts", test_clean_counts},
+	{"split_log", test_split_log},
+	{"fresh", test_clean_fresh},
+	{"churn", test_clean_churn},
+	{"full", test_clean_full},
+	{"open_heals", test_open_heals},
 	CU_TEST_INFO_NULL,
 };
 

@@ -875,9 +875,12 @@ verify(struct round_ctx *c, struct pmemstore *ps, const struct model *m,
 				  " bytes; live: %zu objects, %" PRIu64
 				  " bytes",
 				  st.objects, st.bytes, m->nlive, bytes);
+		/* pages_used includes the index's pages (format 2) */
+		uint64_t opages = st.pages_used - st.index_pages;
+
 		if (st.pages_used + st.pages_free != st.pages_total ||
-		    (st.objects > 0) != (st.pages_used > 0) ||
-		    bytes > st.pages_used * 4096)
+		    st.index_pages == 0 || st.index_pages > st.pages_used ||
+		    (st.objects > 0 && opages == 0) || bytes > opages * 4096)
 			violation(c,
 				  "stats: %" PRIu64 " pages used, %" PRIu64
 				  " free, %" PRIu64 " total, for %" PRIu64
@@ -893,14 +896,33 @@ verify(struct round_ctx *c, struct pmemstore *ps, const struct model *m,
 	return c->violations == before ? 0 : -1;
 }
 
-/* check_closed -- pmemstore_check of the closed pool must return 0 */
+/* closed_cb -- a finding of a closed pool: only stale index entries pass */
+static int
+closed_cb(const struct pmemstore_finding *f, void *arg)
+{
+	unsigned *bad = arg;
+
+	if (f->kind != PMEMSTORE_FINDING_INDEX || !f->repairable ||
+	    strstr(f->message, "(stale;") == NULL)
+		++*bad;
+	return 0;
+}
+
+/*
+ * check_closed -- pmemstore_check of the closed pool must return 0, but
+ * for stale index entries: a kill between an allocation's entry and its
+ * header leaves one, which neither open nor close removes (format 2: it
+ * takes room in a bucket and names no object; REPAIR removes it)
+ */
 static int
 check_closed(struct round_ctx *c, const char *path, struct kstats *ks)
 {
-	errno = 0;
-	int r = pmemstore_check(path, 0);
+	unsigned bad = 0;
 
-	if (r == 0) {
+	errno = 0;
+	int r = pmemstore_check_report(path, 0, closed_cb, &bad);
+
+	if (r == 0 || (bad == 0 && errno == EUCLEAN)) {
 		ks->checked++;
 		return 0;
 	}
