@@ -549,7 +549,7 @@ obj_add(struct ck *k, uint64_t p, unsigned slot, const uint8_t uuid[16],
 	memset(o, 0, sizeof(*o));
 	o->loc = PMS_LOC(p, slot);
 	memcpy(o->uuid, uuid, 16);
-	o->hash = pms_hash_uuid(uuid);
+	o->hash = pms_hash_uuid(k->seed, uuid);
 	o->size = size;
 	o->off = off;
 	o->bit = (uint8_t) !!bit;
@@ -1290,7 +1290,16 @@ fates(struct ck *k)
 							   "clean pool lies");
 				continue;
 			}
-			if (!o->bit || (x && x->fate == F_KEEP)) {
+			/*
+			 * After a crash (dirty) with the index whole, a header
+			 * without an entry is an allocation or free the crash
+			 * cut short: it does not exist, and the library zeroes
+			 * it when it checks the page; REPAIR does the same.
+			 * Re-indexed only when the index itself is damaged
+			 * (rebuild) or a clean pool lost the entry.
+			 */
+			if (!o->bit || (x && x->fate == F_KEEP) ||
+			    (k->dirty && !k->rebuild)) {
 				o->fate = F_DROP;
 				finding(k, PMEMSTORE_FINDING_INCOMPLETE, 1,
 					o->off,
@@ -1299,8 +1308,10 @@ fates(struct ck *k)
 					"and %s (a free or allocation cut "
 					"short; REPAIR zeroes its check)",
 					(unsigned long long)o->off,
-					o->bit ? "its UUID is live elsewhere"
-					       : "its bit is clear");
+					!o->bit ? "its bit is clear"
+					: x	? "its UUID is live elsewhere"
+						: "the pool was not closed "
+						  "cleanly");
 				continue;
 			}
 			if (x) {

@@ -62,9 +62,13 @@ pms_check_record(uint64_t seed, const uint8_t uuid[16], uint64_t size,
 	return nonzero(XXH3_64bits_withSeed(&in, sizeof(in), seed));
 }
 
-/* pms_hash_uuid -- well-mixed hash of a UUID for the volatile index */
+/*
+ * pms_hash_uuid -- the index's hash of a UUID: XXH3-64 seeded from the
+ * pool (seed ^ PMS_INDEX_SEED), so that names an application takes from
+ * untrusted input cannot be chosen to pile into one segment of the index
+ */
 uint64_t
-pms_hash_uuid(const uint8_t uuid[16])
+pms_hash_uuid(uint64_t seed, const uint8_t uuid[16])
 {
-	return XXH3_64bits(uuid, 16);
+	return XXH3_64bits_withSeed(uuid, 16, seed ^ PMS_INDEX_SEED);
 }

@@ -15,6 +15,6 @@ uint64_t pms_check_small(uint64_t seed, const uint8_t uuid[16], uint64_t size,
 uint64_t pms_check_record(uint64_t seed, const uint8_t uuid[16], uint64_t size,
 			  uint64_t page, uint64_t npages, uint64_t rpage,
 			  unsigned rslot);
-uint64_t pms_hash_uuid(const uint8_t uuid[16]);
+uint64_t pms_hash_uuid(uint64_t seed, const uint8_t uuid[16]);
 
 #endif /* PMS_CHECKSUM_H */

@@ -515,7 +515,8 @@ slab_drop(struct pmemstore *ps, struct pms_heap *h, struct pms_slab *s)
 	if (s->listed)
 		slab_list_del(h, s);
 	slab_all_del(h, s);
-	__atomic_store_n(map_slot(ps, s->page), NULL, __ATOMIC_RELEASE);
+	/* not NULL: "made since open", so never taken in again as found */
+	__atomic_store_n(map_slot(ps, s->page), PMS_MAP_GONE, __ATOMIC_RELEASE);
 	group_page_free(ps, h, s->group, s->page);
 	free(s);
 	if (h->all == NULL && h->nruns)
@@ -925,7 +926,7 @@ pms_heap_slab_peek(struct pmemstore *ps, uint64_t p)
 	if (z == NULL)
 		return NULL;
 	s = __atomic_load_n(&z[p % PMS_MAP_ZONE], __ATOMIC_ACQUIRE);
-	return s == PMS_MAP_CANDIDATE || s == PMS_MAP_ADOPTING ? NULL : s;
+	return PMS_MAP_SLAB(s) ? s : NULL;
 }
 
 /*
@@ -951,8 +952,16 @@ pms_heap_slab_of(struct pmemstore *ps, struct pms_heap *me, uint64_t p)
 			sched_yield();
 			continue;
 		}
-		if (s != NULL && s != PMS_MAP_CANDIDATE)
+		if (PMS_MAP_SLAB(s))
 			return s;
+		if (s == PMS_MAP_GONE) {
+			/* a live object on a page whose slab emptied */
+			pms_err(EIO,
+				"pool %s: page %llu holds an object but its slab "
+				"was emptied; run pmemstore_check",
+				ps->path, (unsigned long long)p);
+			return NULL;
+		}
 		if (__atomic_compare_exchange_n(m, &s, PMS_MAP_ADOPTING, 0,
 						__ATOMIC_ACQ_REL,
 						__ATOMIC_RELAXED))
@@ -1100,7 +1109,7 @@ pms_heap_settle(struct pmemstore *ps, int closing)
 		m = &z[p % PMS_MAP_ZONE];
 		s = __atomic_load_n(m, __ATOMIC_ACQUIRE);
 		if (s != NULL && s != PMS_MAP_CANDIDATE)
-			continue; /* a slab already, checked when made */
+			continue; /* a slab (checked when made), or was one */
 		/* a full page open did not list: its bitmap may still lie */
 		if (!__atomic_compare_exchange_n(m, &s, PMS_MAP_ADOPTING, 0,
 						 __ATOMIC_ACQ_REL,

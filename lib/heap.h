@@ -96,6 +96,9 @@ struct pms_heap {
 #define PMS_MAP_ZONE 16384ULL
 #define PMS_MAP_CANDIDATE ((struct pms_slab *)1) /* on a candidate list */
 #define PMS_MAP_ADOPTING ((struct pms_slab *)2)	 /* being made */
+#define PMS_MAP_GONE ((struct pms_slab *)3) /* its slab was dropped */
+/* pms_map_slab -- does a map word name a slab? */
+#define PMS_MAP_SLAB(s) ((uintptr_t)(s) > (uintptr_t)PMS_MAP_GONE)
 
 /* pms_cands -- slab pages of one class open found with free slots */
 struct pms_cands {

@@ -98,6 +98,22 @@ seg_for(struct pmemstore *ps, uint64_t dw, uint64_t h, uint64_t *seg)
 	return 0;
 }
 
+/*
+ * seg_writable -- is page p the first page of a segment by its descriptor?
+ * Checked before an entry is written there (a damaged directory word must
+ * not turn an object's bytes into buckets)
+ */
+static int
+seg_writable(struct pmemstore *ps, uint64_t p)
+{
+	if (ps->desc[p].w0 == PMS_DESC_INDEX_W0(PMS_INDEX_SEG, 0))
+		return 0;
+	return pms_err(EIO,
+		       "pool %s: the index names page %llu, which is no "
+		       "segment; run pmemstore_check",
+		       ps->path, (unsigned long long)p);
+}
+
 /* window -- the i-th bucket (0..3) of hash h's two windows */
 static unsigned
 window(uint64_t h, unsigned i)
@@ -253,7 +269,7 @@ pms_index_insert(struct pmemstore *ps, struct pms_stripe *sp, uint64_t h,
 		uint64_t *free[2] = {NULL, NULL}, *same = NULL;
 		unsigned nfree[2] = {0, 0};
 
-		if (seg_for(ps, dw, h, &seg))
+		if (seg_for(ps, dw, h, &seg) || seg_writable(ps, seg))
 			return -1;
 		b = seg_at(ps, seg);
 		__builtin_prefetch(&b[window(h, PMS_WINDOW)]);
@@ -318,7 +334,7 @@ pms_index_remove(struct pmemstore *ps, uint64_t h, uint64_t loc,
 	uint64_t dw = __atomic_load_n(&ps->index.dir, __ATOMIC_ACQUIRE);
 	struct pms_bucket *b;
 
-	if (seg_for(ps, dw, h, &seg))
+	if (seg_for(ps, dw, h, &seg) || seg_writable(ps, seg))
 		return -1;
 	b = seg_at(ps, seg);
 	*n = 0;
@@ -347,18 +363,22 @@ log_check(const struct pms_split_log *l)
 	return XXH64(l, offsetof(struct pms_split_log, check), PMS_SPLIT_SEED);
 }
 
-/* seg_meta -- depth and prefix of a segment, from its descriptor */
+/*
+ * seg_meta -- depth and prefix of the segment at seg, from its descriptor,
+ * which must agree with the directory that named it for hash h (depth at
+ * most the global depth g, prefix the top depth bits of h)
+ */
 static int
-seg_meta(struct pmemstore *ps, uint64_t seg, unsigned *depth,
-	 uint64_t *prefix)
+seg_meta(struct pmemstore *ps, uint64_t seg, unsigned g, uint64_t h,
+	 unsigned *depth, uint64_t *prefix)
 {
 	uint64_t w0 = ps->desc[seg].w0, w1 = ps->desc[seg].w1;
 
 	*depth = PMS_SEG_DEPTH(w1);
 	*prefix = PMS_SEG_PREFIX(w1);
-	if (w0 != PMS_DESC_INDEX_W0(PMS_INDEX_SEG, 0) ||
-	    *depth > PMS_DIR_MAX_DEPTH ||
-	    (*depth < 64 && (*prefix >> *depth) != 0))
+	if (w0 != PMS_DESC_INDEX_W0(PMS_INDEX_SEG, 0) || *depth > g ||
+	    (*prefix >> *depth) != 0 ||
+	    (*depth && h >> (64 - *depth) != *prefix))
 		return pms_err(EIO,
 			       "pool %s: index segment at page %llu has a "
 			       "malformed descriptor; run pmemstore_check",
@@ -481,8 +501,14 @@ apply_split(struct pmemstore *ps, uint64_t seg, uint64_t twin, unsigned depth,
 
 			if (e == 0)
 				continue;
-			if (entry_hash(ps, e, depth, &h) == 0 &&
-			    (depth == 0 || h >> (64 - depth) == prefix) &&
+			/*
+			 * Beyond the tag an entry's hash comes from its object;
+			 * one that does not verify (an allocation in flight,
+			 * or stale) stays in both halves: lookups verify.
+			 */
+			if (entry_hash(ps, e, depth, &h))
+				continue;
+			if ((depth == 0 || h >> (64 - depth) == prefix) &&
 			    ((h >> (63 - depth)) & 1) == 0)
 				continue; /* stays */
 			st(&b[k].e[i], 0);
@@ -564,7 +590,8 @@ split(struct pmemstore *ps, uint64_t h)
 
 	pthread_mutex_lock(&ps->index.split_lock);
 	dw = ps->index.dir;
-	if (seg_for(ps, dw, h, &seg) || seg_meta(ps, seg, &depth, &prefix))
+	if (seg_for(ps, dw, h, &seg) ||
+	    seg_meta(ps, seg, PMS_DIR_DEPTH(dw), h, &depth, &prefix))
 		goto out_unlocked;
 	lock_range(ps, depth, prefix, 1);
 	if (depth == PMS_DIR_DEPTH(dw) && dir_double(ps))
@@ -577,10 +604,15 @@ split(struct pmemstore *ps, uint64_t h)
 	for (unsigned k = 0; k < PMS_SEG_BUCKETS; k++) {
 		for (unsigned i = 0; i < PMS_BUCKET_ENTRIES; i++) {
 			uint64_t e = b[k].e[i], eh;
-			int up = e != 0 && entry_hash(ps, e, depth, &eh) == 0 &&
-				 (depth == 0 || eh >> (64 - depth) == prefix) &&
-				 ((eh >> (63 - depth)) & 1);
+			int up;
 
+			if (e == 0)
+				up = 0;
+			else if (entry_hash(ps, e, depth, &eh))
+				up = 1; /* unknown (beyond the tag): both */
+			else
+				up = (depth == 0 || eh >> (64 - depth) == prefix) &&
+				     ((eh >> (63 - depth)) & 1);
 			st(&t[k].e[i], up ? e : 0);
 		}
 	}
@@ -657,10 +689,13 @@ dir_sane(struct pmemstore *ps, uint64_t dw)
 	if (g > PMS_DIR_MAX_DEPTH)
 		return 0;
 	n = dir_pages(g);
-	if (p >= ps->pages.hwm || n > ps->pages.hwm - p)
+	if (p >= ps->pages.hwm || n > ps->pages.hwm - p ||
+	    ps->desc[p].w1 != n)
 		return 0;
-	return ps->desc[p].w0 == PMS_DESC_INDEX_W0(PMS_INDEX_DIR, 0) &&
-	       ps->desc[p].w1 == n;
+	for (uint64_t i = 0; i < n; i++)
+		if (ps->desc[p + i].w0 != PMS_DESC_INDEX_W0(PMS_INDEX_DIR, i))
+			return 0;
+	return 1;
 }
 
 /*
@@ -695,11 +730,25 @@ pms_index_open(struct pmemstore *ps)
 	unsigned g = PMS_DIR_DEPTH(dw);
 
 	if (!seg_ok(ps, seg) || !seg_ok(ps, twin) || depth >= g ||
-	    seg >= ps->pages.hwm || twin >= ps->pages.hwm || seg == twin)
+	    seg >= ps->pages.hwm || twin >= ps->pages.hwm || seg == twin ||
+	    ps->desc[seg].w0 != PMS_DESC_INDEX_W0(PMS_INDEX_SEG, 0))
 		return pms_err(EIO,
 			       "pool %s: the index split log is out of bounds; "
 			       "run pmemstore_check",
 			       ps->path);
+	/* the twin's pages were free (their descriptors come with step 3) */
+	for (uint64_t i = 0; i < PMS_SEG_PAGES; i++) {
+		uint64_t w0 = ps->desc[twin + i].w0;
+
+		if (w0 != 0 && w0 != PMS_DESC_INDEX_W0(PMS_INDEX_SEG, i) &&
+		    !(PMS_DESC_TYPE(w0) == PMS_DESC_SLAB &&
+		      ps->desc[twin + i].w1 == 0))
+			return pms_err(EIO,
+				       "pool %s: the index split log names a "
+				       "twin over pages in use; run "
+				       "pmemstore_check",
+				       ps->path);
+	}
 	w1 = ps->desc[seg].w1;
 	r->prefix = PMS_SEG_PREFIX(w1);
 	if (PMS_SEG_DEPTH(w1) == depth + 1)
@@ -810,9 +859,11 @@ pms_index_fini(struct pms_index *ix)
 /*
  * pms_index_walk -- every entry of every segment, segment by segment in
  * hash order.  Each segment is copied under the split lock with the hash
- * range it covers; fn sees only entries of that range (a split leaves
- * copies behind until its clean-up lands), so each entry is offered once
- * however the index grows meanwhile.
+ * range the directory gives it (the run of words naming it), and fn sees
+ * only entries of that range (a split leaves copies behind until its
+ * clean-up lands; a read-only open after a crash mid-split still has
+ * them), so each entry is offered once however the index grows meanwhile,
+ * and the walk always moves on, whatever the media says.
  */
 int
 pms_index_walk(struct pmemstore *ps,
@@ -821,44 +872,47 @@ pms_index_walk(struct pmemstore *ps,
 	       void *arg)
 {
 	struct pms_bucket *copy = malloc(PMS_SEG_PAGES * PMS_PAGE_SIZE);
-	uint64_t cursor = 0;
+	uint64_t cursor = 0; /* the first hash not yet walked */
 	int ret = 0;
 
 	if (copy == NULL)
 		return pms_err(ENOMEM, "out of memory");
 	for (;;) {
-		uint64_t seg, prefix, dw;
-		unsigned depth;
+		uint64_t seg, dw, *dir, i, j, n;
+		unsigned g;
 
 		pthread_mutex_lock(&ps->index.split_lock);
 		dw = ps->index.dir;
-		if (seg_for(ps, dw, cursor, &seg) ||
-		    seg_meta(ps, seg, &depth, &prefix)) {
+		g = PMS_DIR_DEPTH(dw);
+		dir = words(ps, dw);
+		n = 1ULL << g;
+		i = g ? cursor >> (64 - g) : 0;
+		if (seg_for(ps, dw, cursor, &seg)) {
 			pthread_mutex_unlock(&ps->index.split_lock);
 			ret = -1;
 			break;
 		}
+		for (j = i + 1; j < n && ld(&dir[j]) == seg; j++)
+			;
 		memcpy(copy, seg_at(ps, seg), PMS_SEG_PAGES * PMS_PAGE_SIZE);
 		pthread_mutex_unlock(&ps->index.split_lock);
 		for (unsigned k = 0; k < PMS_SEG_BUCKETS && !ret; k++) {
-			for (unsigned i = 0; i < PMS_BUCKET_ENTRIES && !ret;
-			     i++) {
-				uint64_t e = copy[k].e[i], h;
+			for (unsigned e = 0; e < PMS_BUCKET_ENTRIES && !ret;
+			     e++) {
+				uint64_t v = copy[k].e[e], h;
 
-				if (e == 0)
+				if (v == 0)
 					continue;
-				if (depth && (entry_hash(ps, e, depth, &h) ||
-					      h >> (64 - depth) != prefix))
+				if (g && (entry_hash(ps, v, g, &h) ||
+					  h >> (64 - g) < i ||
+					  h >> (64 - g) >= j))
 					continue; /* a split's leftover */
-				ret = fn(ps, e, k, arg);
+				ret = fn(ps, v, k, arg);
 			}
 		}
-		if (ret || depth == 0)
+		if (ret || j == n)
 			break;
-		/* the next segment's range starts after this one's */
-		if (prefix + 1 == (1ULL << depth) && depth < 64)
-			break;
-		cursor = (prefix + 1) << (64 - depth);
+		cursor = j << (64 - g); /* g > 0 here: j < n */
 	}
 	free(copy);
 	return ret;

@@ -75,7 +75,7 @@ struct pms_super {
 struct pms_clean {
 	uint64_t objects;
 	uint64_t bytes;
-	uint64_t gen; /* clean closes so far, informational */
+	uint64_t rsvd; /* 0 */
 	uint64_t check;
 };
 
@@ -311,7 +311,9 @@ _Static_assert(PMS_DESC_OFF == 2 * PMS_PAGE_SIZE, "descriptors after sbs");
 /*
  * The UUID index: extendible hashing on media.
  *
- * h = XXH3-64 of the UUID.  The directory is an array of 2^G 8-byte words
+ * h = XXH3-64 of the UUID, seeded with the pool's identity-check seed
+ * (the first 8 bytes of the pool UUID ^ PMS_SB_SEED) ^ PMS_INDEX_SEED.
+ * The directory is an array of 2^G 8-byte words
  * (G, the global depth, up to PMS_DIR_MAX_DEPTH), in a run of data pages;
  * word i = the first page of the segment for the hashes whose top G bits
  * are i.  A segment of local depth L <= G is named by 2^(G-L) consecutive
@@ -328,6 +330,7 @@ _Static_assert(PMS_DESC_OFF == 2 * PMS_PAGE_SIZE, "descriptors after sbs");
  * header (small object) or record (large object).  0 is an empty entry.
  * The entry is the commit word of an object: see docs/format.md.
  */
+#define PMS_INDEX_SEED 0x696e646578686173ULL /* "indexhas" */
 #define PMS_SEG_PAGES 4ULL
 #define PMS_SEG_BUCKETS 256U
 #define PMS_BUCKET_ENTRIES 8U

@@ -243,7 +243,7 @@ pms_obj_rehash(struct pmemstore *ps, uint64_t loc, uint64_t *hash)
 
 	if (!verify_at(ps, loc, &v))
 		return -1;
-	*hash = pms_hash_uuid(v.uuid);
+	*hash = pms_hash_uuid(ps->seed, v.uuid);
 	return 0;
 }
 
@@ -500,7 +500,7 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 	void *ptr;
 	void *lines[2 * PMS_WINDOW];
 	unsigned nlines;
-	int ret, err;
+	int ret, err, gone;
 
 	if (check_ps(ps, id, 1))
 		return NULL;
@@ -520,15 +520,29 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 		return NULL;
 	}
 	me = pms_heap_mine(ps);
-	if (me == NULL || reserve(ps, me, &r))
+	if (me == NULL)
 		return NULL;
+	if (reserve(ps, me, &r)) {
+		struct view v;
+
+		err = errno;
+		/* a full pool: say so only if the name is free */
+		if ((err == ENOMEM || err == ENOSPC) &&
+		    find(ps, id, pms_hash_uuid(ps->seed, id), &v, 0) > 0)
+			pms_err(EEXIST, "pool %s: an object with this UUID "
+					"exists",
+				ps->path);
+		else
+			errno = err;
+		return NULL;
+	}
 	/* the lines the commit writes load while the index is searched */
 	__builtin_prefetch(&ps->desc[r.slab->page], 1);
 	__builtin_prefetch(pms_page_addr(ps, r.slab->page) +
 				   (uint64_t)r.slot *
 					   (r.npages ? PMS_RECORD_SIZE : PMS_HDR_SIZE),
 			   1);
-	h = pms_hash_uuid(id);
+	h = pms_hash_uuid(ps->seed, id);
 	sp = pms_index_stripe(&ps->index, h);
 	memcpy(c.uuid, id, 16);
 
@@ -604,22 +618,27 @@ published:
 	return ptr;
 
 fail:
-	pthread_mutex_lock(&sp->lock);
 	err = errno;
 	/*
 	 * An msync failed (EIO): what reached the media is unknown, so the
 	 * space stays reserved and the handle refuses further changes; the
-	 * next open decides from what is durable.
+	 * next open decides from what is durable.  Else the entry goes, and
+	 * is durable, before the slot can be reused.
 	 */
-	if (err == EIO || pms_index_remove(ps, h, res_loc(&r), lines, &nlines) ||
-	    flush_lines(ps, lines, nlines)) {
+	pthread_mutex_lock(&sp->lock);
+	gone = err != EIO &&
+	       pms_index_remove(ps, h, res_loc(&r), lines, &nlines) == 0 &&
+	       flush_lines(ps, lines, nlines) == 0;
+	if (gone)
+		pms_drain(ps);
+	else
 		broken(ps);
-	} else {
-		pms_drain(ps); /* the entry is gone before the slot is reused */
-		unreserve(ps, me, &r);
-	}
 	pms_index_unclaim(sp, &c);
 	pthread_mutex_unlock(&sp->lock);
+	/* not under the stripe lock: a page check after a crash holds a
+	 * heap's lock and takes stripe locks */
+	if (gone)
+		unreserve(ps, me, &r);
 	errno = err;
 	return NULL;
 }
@@ -653,7 +672,7 @@ persist_get(struct pmemstore *ps, const uuid_t id, size_t *size)
 
 	if (check_ps(ps, id, 0))
 		return NULL;
-	r = find(ps, id, pms_hash_uuid(id), &v, 0);
+	r = find(ps, id, pms_hash_uuid(ps->seed, id), &v, 0);
 	if (r > 0) {
 		if (size)
 			*size = v.size;
@@ -729,7 +748,7 @@ persist_free(struct pmemstore *ps, const uuid_t id)
 	if (check_ps(ps, id, 1))
 		return -1;
 	me = pms_heap_mine(ps); /* NULL (out of memory): freed all the same */
-	h = pms_hash_uuid(id);
+	h = pms_hash_uuid(ps->seed, id);
 	sp = pms_index_stripe(&ps->index, h);
 	memcpy(c.uuid, id, 16);
 
@@ -903,7 +922,7 @@ persist_id_of(struct pmemstore *ps, const void *addr, uuid_t id)
 	if (lookup_at(ps, p, (uint64_t)(a - ps->data) & (PMS_PAGE_SIZE - 1),
 		      &loc) == 0 &&
 	    verify_at(ps, loc, &v) &&
-	    find(ps, v.uuid, pms_hash_uuid(v.uuid), &w, 0) > 0 &&
+	    find(ps, v.uuid, pms_hash_uuid(ps->seed, v.uuid), &w, 0) > 0 &&
 	    w.loc == loc) {
 		const uint8_t *b = view_addr(ps, &w);
 
@@ -939,7 +958,7 @@ live_entry(struct pmemstore *ps, uint64_t e, unsigned bucket, struct view *v)
 
 	if (!verify_at(ps, PMS_ENTRY_LOC(e), v))
 		return 0;
-	h = pms_hash_uuid(v->uuid);
+	h = pms_hash_uuid(ps->seed, v->uuid);
 	b1 = PMS_HASH_B1(h);
 	b2 = PMS_HASH_B2(h);
 	if (PMS_HASH_TAG(h) != PMS_ENTRY_TAG(e) ||
@@ -1037,7 +1056,7 @@ pms_obj_run_dead(struct pmemstore *ps, uint64_t p)
 static int
 slot_live(struct pmemstore *ps, uint64_t loc, const uint8_t *uuid)
 {
-	uint64_t h = pms_hash_uuid(uuid);
+	uint64_t h = pms_hash_uuid(ps->seed, uuid);
 	struct pms_stripe *sp = pms_index_stripe(&ps->index, h);
 	struct pms_claim *c;
 	int r = pms_index_has(ps, h, loc);

@@ -584,7 +584,6 @@ clean_read(struct pmemstore *ps)
 	if (!ps->dirty) {
 		ps->objects = a->objects;
 		ps->bytes = a->bytes;
-		ps->clean_gen = a->gen;
 	}
 }
 
@@ -604,7 +603,8 @@ clean_write(struct pmemstore *ps, int clean)
 	if (clean) {
 		c.objects = ps->objects;
 		c.bytes = ps->bytes;
-		c.gen = ps->clean_gen + 1;
+		c.rsvd = 0; /* a close of an unchanged pool writes
+			     * back exactly what the open read */
 		c.check = clean_check(&c);
 	}
 	for (int i = 0; i < 2; i++) {
@@ -614,7 +614,7 @@ clean_write(struct pmemstore *ps, int clean)
 			__atomic_store_n(&d->objects, c.objects,
 					 __ATOMIC_RELAXED);
 			__atomic_store_n(&d->bytes, c.bytes, __ATOMIC_RELAXED);
-			__atomic_store_n(&d->gen, c.gen, __ATOMIC_RELAXED);
+			__atomic_store_n(&d->rsvd, 0, __ATOMIC_RELAXED);
 		}
 		__atomic_store_n(&d->check, c.check, __ATOMIC_RELAXED);
 		if (pms_flush(ps, d, sizeof(*d)))
@@ -812,7 +812,6 @@ format(struct pmemstore *ps, uint64_t size)
 				    "the index");
 	ps->data = ps->base + data_off;
 	ps->objects = ps->bytes = 0;
-	ps->clean_gen = 0;
 	if (pms_index_format(ps, 0, PMS_SEG_PAGES))
 		return -1;
 	for (int c = 0; c < 2; c++) {
@@ -821,6 +820,11 @@ format(struct pmemstore *ps, uint64_t size)
 		memset(d, 0, sizeof(*d));
 		d->check = clean_check(d);
 		if (pms_flush(ps, d, sizeof(*d)))
+			return -1;
+		/* a device's old pool may have left a split log */
+		memset(&ps->sbp[c]->split, 0, sizeof(ps->sbp[c]->split));
+		if (pms_flush(ps, &ps->sbp[c]->split,
+			      sizeof(ps->sbp[c]->split)))
 			return -1;
 	}
 	pms_drain(ps); /* the index is whole before the pool exists */

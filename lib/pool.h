@@ -70,7 +70,6 @@ struct pmemstore {
 	int dirty;
 	uint64_t objects; /* from the clean close; the heaps count changes */
 	uint64_t bytes;
-	uint64_t clean_gen; /* clean closes so far */
 };
 
 /* pms_page_addr -- address of data page p */

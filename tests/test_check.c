@@ -830,7 +830,7 @@ test_duplicate(void)
 	/* no entry names it: residue, its check zeroed by REPAIR */
 	expect_one(s.path, PMEMSTORE_FINDING_INCOMPLETE, off, 1, EUCLEAN);
 	/* an entry in place for it too: two live objects, one UUID */
-	uint64_t hh = XXH3_64bits(h.uuid, 16);
+	uint64_t hh = XXH3_64bits_withSeed(h.uuid, 16, g.seed ^ PMS_INDEX_SEED);
 	uint64_t eo = page_off(&g, 0) + PMS_HASH_B2(hh) * 64ULL + 7 * 8;
 
 	put64(s.path, eo, PMS_ENTRY(hh, PMS_LOC(a->page, slot)));
@@ -1111,7 +1111,7 @@ test_stale_entry(void)
 	while ((d.w1 >> slot) & 1)
 		slot++;
 	test_uuid(id);
-	uint64_t h = XXH3_64bits(id, 16);
+	uint64_t h = XXH3_64bits_withSeed(id, 16, g.seed ^ PMS_INDEX_SEED);
 	uint64_t off = page_off(&g, 0) + PMS_HASH_B1(h) * 64ULL + 6 * 8;
 
 	put64(s.path, off, PMS_ENTRY(h, PMS_LOC(a->page, slot)));

@@ -1232,10 +1232,10 @@ test_kill_rounds(void)
 
 		CU_ASSERT_EQUAL(st.objects, 0);
 		CU_ASSERT_EQUAL(st.bytes, 0);
-		CU_ASSERT_EQUAL(st.pages_used, 0);
-		if (st.pages_used != 0)
+		CU_ASSERT_EQUAL(st.pages_used, st.index_pages);
+		if (st.pages_used != st.index_pages)
 			fprintf(stderr, "kill test: %" PRIu64 " pages leaked\n",
-				st.pages_used);
+				st.pages_used - st.index_pages);
 		/* and it holds as much as a fresh pool does */
 		unsigned long n_old = fill_count(ps, seed), n_new = 0;
 
@@ -1245,8 +1245,11 @@ test_kill_rounds(void)
 		(void)check_closed(&c, path, &ks);
 		char *fresh = test_pool_path("kill_fresh");
 
+		uint64_t fresh_index = 0;
+
 		ps = EXPECT_PTR(pmemstore_create(fresh, KILL_POOL_SIZE, 0600));
 		if (ps != NULL) {
+			fresh_index = get_stats(ps).index_pages;
 			n_new = fill_count(ps, seed);
 			pmemstore_close(ps);
 		}
@@ -1254,7 +1257,12 @@ test_kill_rounds(void)
 		printf("kill test [%s]: after the kills the pool takes %lu "
 		       "page-sized objects, a fresh one %lu\n",
 		       mode, n_old, n_new);
-		CU_ASSERT_EQUAL(n_old, n_new);
+		/* but for the pages its index grew into (fill_count's own
+		 * index growth on top may differ by a segment) */
+		CU_ASSERT(n_old <= n_new + 8);
+		CU_ASSERT(n_old + (st.index_pages - fresh_index) +
+				  8 >=
+			  n_new);
 		CU_ASSERT(n_new > 0);
 	}
 out:
@@ -1383,7 +1391,7 @@ test_kill_create(void)
 		struct pmemstore_stats sst = get_stats(ps);
 
 		CU_ASSERT_EQUAL(sst.objects, 0);
-		CU_ASSERT_EQUAL(sst.pages_used, 0);
+		CU_ASSERT_EQUAL(sst.pages_used, sst.index_pages);
 		uuid_t id;
 
 		rnd_uuid(&rng, id);

@@ -218,7 +218,7 @@ meta_digest(const char *path, uint64_t *out)
 		struct pms_super_page *s =
 			(struct pms_super_page *)(buf + c * PAGE);
 
-		s->clean.gen = 0;
+		s->clean.rsvd = 0;
 		s->clean.check = 0;
 	}
 	XXH64_update(st, buf, mlen);
