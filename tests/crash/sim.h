@@ -32,6 +32,7 @@ struct options {
 	int flush_points;    /* --flush-points */
 	int expect;	     /* --expect-violation */
 	int pool_check;	     /* I6: pmemstore_check (--pool-check) */
+	int strict_index;    /* I7: a split's leftovers count too */
 	const char *keep;    /* --keep DIR */
 	const char *dump;    /* --dump DIR */
 	uint64_t dump_every; /* --dump-every K */
