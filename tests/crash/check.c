@@ -462,8 +462,11 @@ check_open(struct pmemstore *ps, struct lives *l, int clean, char *why,
 	for (size_t i = 0; i < orc.nobjs; i++) {
 		const struct mobj *m = &orc.objs[i];
 		size_t sz = 0;
-		uint8_t *p = persist_get(ps, m->id, &sz);
+		uint8_t *p;
 
+		if (m->state == O_REUSED)
+			continue; /* the newer object of its UUID stands */
+		p = persist_get(ps, m->id, &sz);
 		known += p != NULL;
 		switch (m->state) {
 		case O_PRESENT:

@@ -122,7 +122,8 @@ void crash_point(int at_flush);
 
 /* ---- the oracle (workloads.c) ---- */
 
-enum ostate { O_ABSENT, O_PRESENT, O_ALLOCATING, O_FREEING };
+/* O_REUSED: freed, and its UUID allocated again (a newer object) */
+enum ostate { O_ABSENT, O_PRESENT, O_ALLOCATING, O_FREEING, O_REUSED };
 enum ocontent { C_UNKNOWN, C_ZERO, C_PATTERN };
 
 struct mobj {
