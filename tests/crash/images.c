@@ -9,6 +9,11 @@
  * mapping content differs from what is durable or pending are units too
  * (an early eviction), with the current content as one more version.
  *
+ * A flushed line whose every version equals what is durable is no unit:
+ * landing it or not gives the same image (a 16 KiB segment written whole,
+ * mostly zero over zero, would otherwise put a split's fence past the
+ * limit of exhaustive enumeration).
+ *
  * The images of a crash point: every combination of the units' choices
  * (nothing, or one of its versions) when there are at most 4096 of them
  * (12 single-version lines); otherwise nothing, everything (latest
@@ -90,10 +95,18 @@ build_units(struct model *m, struct unit **units, int evict)
 			if (u[nu].nver && !memcmp(u[nu].ver[u[nu].nver - 1],
 						  v[k]->data, LINE))
 				continue;
+			/* nor is what the media holds already: landing it
+			 * is the image without it (a zeroed page, the
+			 * empty buckets of a split's twin) */
+			if (!memcmp(m->durable + u[nu].off, v[k]->data, LINE))
+				continue;
 			u[nu].ver[u[nu].nver++] = v[k]->data;
 			u[nu].meta |= v[k]->meta;
 		}
-		nu++;
+		if (u[nu].nver)
+			nu++;
+		else
+			free(u[nu].ver);
 		i = j;
 	}
 	free(v);

@@ -187,6 +187,8 @@ usage(void)
 		"  --expect-violation  exit 0 iff a violation is found\n"
 		"  --pool-check      I6: pmemstore_check finds nothing\n"
 		"                    unrepairable (--no-pool-check: off)\n"
+		"  --strict-index    I7: index segments byte for byte, a\n"
+		"                    split's leftover entries included\n"
 		"  --keep DIR        keep the image of each violation\n"
 		"  --dump DIR --dump-every K  write every K-th image\n"
 		"  --dir DIR         pools and images ($PMEMSTORE_TEST_DIR)\n"
@@ -213,6 +215,7 @@ main(int argc, char **argv)
 		{"expect-violation", no_argument, NULL, 'x'},
 		{"pool-check", no_argument, NULL, 'P'},
 		{"no-pool-check", no_argument, NULL, 'N'},
+		{"strict-index", no_argument, NULL, 'I'},
 		{"keep", required_argument, NULL, 'k'},
 		{"dump", required_argument, NULL, 'd'},
 		{"dump-every", required_argument, NULL, 'D'},
@@ -291,6 +294,9 @@ main(int argc, char **argv)
 			break;
 		case 'N':
 			opt.pool_check = 0;
+			break;
+		case 'I':
+			opt.strict_index = 1;
 			break;
 		case 'k':
 			opt.keep = optarg;

@@ -32,6 +32,7 @@ struct options {
 	int flush_points;    /* --flush-points */
 	int expect;	     /* --expect-violation */
 	int pool_check;	     /* I6: pmemstore_check (--pool-check) */
+	int strict_index;    /* I7: a split's leftovers count too */
 	const char *keep;    /* --keep DIR */
 	const char *dump;    /* --dump DIR */
 	uint64_t dump_every; /* --dump-every K */
@@ -121,7 +122,8 @@ void crash_point(int at_flush);
 
 /* ---- the oracle (workloads.c) ---- */
 
-enum ostate { O_ABSENT, O_PRESENT, O_ALLOCATING, O_FREEING };
+/* O_REUSED: freed, and its UUID allocated again (a newer object) */
+enum ostate { O_ABSENT, O_PRESENT, O_ALLOCATING, O_FREEING, O_REUSED };
 enum ocontent { C_UNKNOWN, C_ZERO, C_PATTERN };
 
 struct mobj {

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 
+#include "layout.h"
 #include "sim.h"
 
 struct oracle orc;
@@ -100,7 +102,10 @@ wl_end(void)
 	memset(&orc, 0, sizeof(orc));
 }
 
-/* new_obj -- a new oracle object with a reproducible UUID */
+/* the UUID of the next new_obj, when a workload chose it (op_alloc_id) */
+static const uint8_t *chosen_id;
+
+/* new_obj -- a new oracle object with a reproducible (or chosen) UUID */
 static struct mobj *
 new_obj(uint64_t size)
 {
@@ -118,6 +123,9 @@ new_obj(uint64_t size)
 
 	memcpy(m->id, &a, 8);
 	memcpy(m->id + 8, &b, 8);
+	if (chosen_id)
+		memcpy(m->id, chosen_id, sizeof(m->id));
+	chosen_id = NULL;
 	m->size = size;
 	return m;
 }
@@ -210,6 +218,31 @@ op_alloc(uint64_t size, int how)
 	orc.objs[idx].busy = 0;
 	sched_point();
 	return idx;
+}
+
+/* op_alloc_id -- op_alloc of an object with the UUID id */
+static long
+op_alloc_id(const uint8_t *id, uint64_t size, int how)
+{
+	chosen_id = id;
+	return op_alloc(size, how);
+}
+
+/*
+ * op_realloc -- allocate the UUID of object i again, after its free
+ * returned (an application re-creating a named object); the new object's
+ * index, or -1 (ENOMEM, or object i not freed)
+ */
+static long
+op_realloc(long i, uint64_t size, int how)
+{
+	uuid_t id;
+
+	if (i < 0 || (size_t)i >= orc.nobjs || orc.objs[i].state != O_ABSENT)
+		return -1;
+	memcpy(id, orc.objs[i].id, sizeof(id));
+	orc.objs[i].state = O_REUSED;
+	return op_alloc_id(id, size, how);
 }
 
 /* op_free -- one free, modelled (not of an object still being written) */
@@ -318,6 +351,22 @@ wl_slab(int scale, uint64_t seed)
 		op_alloc(2016, i % 5);
 	for (size_t i = 0; i < orc.nobjs; i += 3)
 		op_free((long)i);
+	/*
+	 * a UUID freed and allocated again at once, into the slot its free
+	 * just gave back, with another size of the class and new content:
+	 * the free's invalidated header must not stand for the new object
+	 */
+	static const uint64_t again[][2] = {
+		{100, 120}, {1000, 1010}, {64, 40}, {2016, 2000}};
+
+	for (int i = 0; i < 4; i++) {
+		long a = op_alloc(again[i][0], H_INIT);
+
+		op_free(a);
+		a = op_realloc(a, again[i][1], i % 2 ? H_INIT : H_ZERO);
+		op_free(a);
+		op_realloc(a, again[i][0], H_BARE);
+	}
 	wl_end();
 }
 
@@ -478,6 +527,183 @@ wl_hwm(int scale, uint64_t seed)
 	wl_end();
 }
 
+/*
+ * The growth workload's UUIDs: every one hashes (XXH3-64, as the library
+ * does) into the same two windows of a segment, buckets GROW_B1, +1 and
+ * GROW_B2, +1: 32 entries in all, so the 33rd insert into one segment
+ * finds both windows full and splits it.  Kept by class, the top two bits
+ * of the hash: the bits a split at depth 0 and 1 looks at.
+ */
+#define GROW_B1 40U
+#define GROW_B2 170U
+#define GROW_PER 24
+
+struct grow {
+	uint8_t id[4][GROW_PER][16];
+	unsigned used[4]; /* taken, per class */
+	unsigned live[4]; /* allocated and not freed, per class */
+	long obj[4][GROW_PER];
+};
+
+/* grow_find -- GROW_PER UUIDs of each class, from seed (~10^7 hashes) */
+static void
+grow_find(struct grow *g, uint64_t seed)
+{
+	unsigned have[4] = {0}, full = 0;
+	uint8_t id[16];
+
+	memset(g, 0, sizeof(*g));
+	memcpy(id, &seed, 8);
+	for (uint64_t k = 0; full < 4; k++) {
+		uint64_t h;
+		unsigned c;
+
+		memcpy(id + 8, &k, 8);
+		h = XXH3_64bits(id, 16);
+		if (PMS_HASH_B1(h) != GROW_B1 || PMS_HASH_B2(h) != GROW_B2)
+			continue;
+		c = (unsigned)(h >> 62);
+		if (have[c] == GROW_PER)
+			continue;
+		memcpy(g->id[c][have[c]++], id, 16);
+		full += have[c] == GROW_PER;
+	}
+}
+
+/* grow_alloc -- allocate the next UUID of class c; its object index */
+static long
+grow_alloc(struct grow *g, unsigned c, uint64_t size, int how)
+{
+	unsigned k = g->used[c]++;
+	long i;
+
+	if (k >= GROW_PER) {
+		fprintf(stderr,
+			"crash: workload grow: no UUID left in "
+			"class %u\n",
+			c);
+		exit(2);
+	}
+	i = op_alloc_id(g->id[c][k], size, how);
+	if (i < 0)
+		wl_fatal("persist_alloc (grow)");
+	g->obj[c][k] = i;
+	g->live[c]++;
+	return i;
+}
+
+/* grow_free -- free the k-th object of class c */
+static void
+grow_free(struct grow *g, unsigned c, unsigned k)
+{
+	op_free(g->obj[c][k]);
+	g->live[c]--;
+}
+
+/* index_pages -- the workload pool's index pages (statistics) */
+static uint64_t
+index_pages(void)
+{
+	struct pmemstore_stats st;
+
+	if (pmemstore_stats(pool, &st))
+		wl_fatal("pmemstore_stats");
+	return st.index_pages;
+}
+
+/*
+ * grow_trigger -- the allocation (class c, 64 B, never written: one fence
+ * of its own) that grows the index: it must add exactly ipages index
+ * pages and take exactly fences crash points (the growth's fences and its
+ * own), or the workload does not test what it claims to.  Recovery is
+ * crashed at each of its own fences on every image of these crash points
+ * (I7), not only on every opt.i7_every-th: it may redo the split.
+ */
+static void
+grow_trigger(struct grow *g, unsigned c, uint64_t ipages, uint64_t fences,
+	     const char *what)
+{
+	uint64_t i0 = index_pages(), c0 = cp_no, i7 = opt.i7_every;
+
+	opt.i7_every = 1; /* and every recovery of its images crashed too */
+	grow_alloc(g, c, 64, H_BARE);
+	opt.i7_every = i7;
+	if (*stop_all)
+		return; /* a violation stopped the crash points */
+	if (opt.expect)
+		fences = cp_no - c0; /* a planted bug may drop a fence */
+	if (index_pages() - i0 != ipages || cp_no - c0 != fences) {
+		fprintf(stderr,
+			"crash: workload grow: the %s added %llu index pages "
+			"in %llu crash points, not %llu in %llu\n",
+			what, (unsigned long long)(index_pages() - i0),
+			(unsigned long long)(cp_no - c0),
+			(unsigned long long)ipages, (unsigned long long)fences);
+		exit(2);
+	}
+}
+
+/*
+ * wl_grow -- the index grows under crashes: splits and directory
+ * doublings, a crash at every fence of each (the images of a fence are
+ * enumerated in full: a handful of lines each), with every torn variant
+ * of the metadata lines.
+ *   A: 32 UUIDs of every class fill the first segment's windows; the
+ *      33rd doubles the directory (depth 0 -> 1: 2 fences) and splits the
+ *      segment (3 fences); then frees of objects that moved to the twin,
+ *      a large object's record entry among them.
+ *   B: the lower segment (classes 0, 1) filled again: a second doubling
+ *      (1 -> 2) and a split.
+ *   C: the upper segment (classes 2, 3, depth 1 < 2) filled: a split
+ *      without a doubling; frees of moved objects, allocations in every
+ *      new segment.
+ */
+static void
+wl_grow(int scale, uint64_t seed)
+{
+	static struct grow g;
+	int tear = opt.tear;
+
+	(void)scale;
+	grow_find(&g, seed);
+	opt.tear = 1;
+	wl_begin(PMEMSTORE_MIN_POOL, 0, seed);
+	/* A: 8 of each class; large objects of classes 2 (moves), 1 */
+	for (unsigned k = 0; k < 32; k++) {
+		unsigned c = k % 4;
+		uint64_t size = k == 6 ? 8 * KIB : k == 9 ? 12 * KIB : 64;
+
+		grow_alloc(&g, c, size,
+			   k % 8 == 3	? H_ZERO
+			   : k % 8 == 5 ? H_INIT
+					: H_BARE);
+	}
+	grow_trigger(&g, 2, 1 + PMS_SEG_PAGES, 2 + 3 + 1, "first doubling");
+	grow_free(&g, 3, 0);		    /* moved to the twin */
+	grow_free(&g, 2, 1);		    /* large (k = 6), moved */
+	grow_free(&g, 0, 2);		    /* stayed */
+	grow_alloc(&g, 3, 8 * KIB, H_INIT); /* into the twin */
+	/* B: the lower half full again, then its 33rd */
+	for (unsigned k = 0; g.live[0] + g.live[1] < 32; k++)
+		grow_alloc(&g, k % 2, 64, k % 5 == 2 ? H_ZERO : H_BARE);
+	grow_trigger(&g, 0, 1 + PMS_SEG_PAGES, 2 + 3 + 1, "second doubling");
+	grow_free(&g, 1, 1); /* moved to the new twin */
+	/* C: the upper half full again, then its 33rd: no doubling */
+	unsigned big = g.used[3];
+
+	for (unsigned k = 0; g.live[2] + g.live[3] < 32; k++)
+		grow_alloc(&g, 2 + k % 2, k == 1 ? 4 * KIB : 64,
+			   k % 5 == 3 ? H_INIT : H_BARE);
+	grow_trigger(&g, 2, PMS_SEG_PAGES, 3 + 1, "split without doubling");
+	grow_free(&g, 3, big); /* 4 KiB, moved to the third twin */
+	grow_free(&g, 3, 1);
+	grow_free(&g, 2, 0);
+	for (unsigned c = 0; c < 4; c++)
+		grow_alloc(&g, c, 100, H_WRITE);
+	opt.tear = tear;
+	wl_end();
+}
+
 /* wl_random -- a seeded random mix of every operation and size */
 static void
 wl_random(int scale, uint64_t seed)
@@ -535,5 +761,8 @@ const struct workload workloads[] = {
 	 1},
 	{"random", "a seeded random mix of every operation and size",
 	 wl_random},
+	/* last: the seeds of the others (seed + their place) stay */
+	{"grow", "the index grows: splits, doublings, moved entries freed",
+	 wl_grow},
 	{NULL, NULL, NULL},
 };
