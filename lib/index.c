@@ -790,9 +790,11 @@ pms_index_repair(struct pmemstore *ps)
 			return -1;
 		pms_drain(ps);
 	}
-	if (r->valid &&
-	    apply_split(ps, r->seg, r->twin, r->depth, r->prefix))
-		return -1;
+	if (r->valid) {
+		if (apply_split(ps, r->seg, r->twin, r->depth, r->prefix))
+			return -1;
+		pms_drain(ps); /* the clean-up before the log goes */
+	}
 	if (log->check != 0) {
 		st(&log->check, 0);
 		if (pms_flush(ps, &log->check, 8))

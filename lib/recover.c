@@ -8,7 +8,8 @@
  *
  * Per descriptor:
  *   FREE       a free page (a w1 left by a zeroing cut in half is zeroed);
- *   SLAB       a page in use; after a clean close its bitmap is exact: no
+ *   SLAB       a page in use (bits beyond its slots, which a torn line can
+ *              leave, cleared); after a clean close its bitmap is exact: no
  *              bit set is a free page, some bits set make it a candidate
  *              for its class (heap.c), all set nothing at all (its slab is
  *              made by the first free in it).  After a crash the bitmap is
@@ -194,8 +195,16 @@ scan(struct pmemstore *ps, struct fixes *f, struct tally *ty)
 			}
 			full = pms_slab_full_mask(cls);
 			if (w1 & ~full) {
-				malformed(ps, p, "has bits beyond its slots");
-				goto out;
+				/*
+				 * A hint, and a torn line can leave another
+				 * word in it (an empty slab page taken by a
+				 * run whose HEAD's w1 landed, w0 not): the
+				 * bits beyond the slots go.
+				 */
+				if (fix_add(ps, f, &ps->desc[p].w1, w1 & full))
+					goto out;
+				ty->odd++;
+				w1 &= full;
 			}
 			if (cls == PMS_CLASS_RECORD)
 				ty->records += (uint64_t)__builtin_popcountll(w1);

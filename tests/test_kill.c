@@ -1223,11 +1223,20 @@ test_kill_rounds(void)
 	if (ks.rounds != Kills)
 		goto out;
 
-	/* last: free everything, then no page may stay in use */
+	/*
+	 * last: free everything, then no page may stay in use -- after a
+	 * clean close and open: until the first clean close after a crash,
+	 * the run of an allocation the crash cut short may stay in use
+	 * (docs/format.md, the page check after a crash)
+	 */
 	ps = EXPECT_PTR(pmemstore_open(path, 0));
 	if (ps != NULL) {
 		for (size_t i = 0; i < m.nlive; i++)
 			EXPECT_OK(persist_free(ps, m.live[i].uuid));
+		EXPECT_OK(pmemstore_close(ps));
+		ps = EXPECT_PTR(pmemstore_open(path, 0));
+	}
+	if (ps != NULL) {
 		struct pmemstore_stats st = get_stats(ps);
 
 		CU_ASSERT_EQUAL(st.objects, 0);

@@ -545,9 +545,34 @@ struct grow {
 	long obj[4][GROW_PER];
 };
 
-/* grow_find -- GROW_PER UUIDs of each class, from seed (~10^7 hashes) */
+/*
+ * grow_seed -- the index's hash seed of the pool at wl_path (the pool
+ * UUID's first 8 bytes ^ PMS_SB_SEED ^ PMS_INDEX_SEED, layout.h), read
+ * from superblock A
+ */
+static uint64_t
+grow_seed(void)
+{
+	struct pms_super sb;
+	FILE *f = fopen(wl_path, "rb");
+	uint64_t s = 0;
+
+	if (f == NULL || fread(&sb, sizeof(sb), 1, f) != 1) {
+		fprintf(stderr, "crash: workload grow: cannot read %s\n",
+			wl_path);
+		exit(2);
+	}
+	fclose(f);
+	memcpy(&s, sb.pool_uuid, 8);
+	return s ^ PMS_SB_SEED ^ PMS_INDEX_SEED;
+}
+
+/*
+ * grow_find -- GROW_PER UUIDs of each class, from seed (~10^7 hashes of
+ * the pool's index seed hseed)
+ */
 static void
-grow_find(struct grow *g, uint64_t seed)
+grow_find(struct grow *g, uint64_t seed, uint64_t hseed)
 {
 	unsigned have[4] = {0}, full = 0;
 	uint8_t id[16];
@@ -559,7 +584,7 @@ grow_find(struct grow *g, uint64_t seed)
 		unsigned c;
 
 		memcpy(id + 8, &k, 8);
-		h = XXH3_64bits(id, 16);
+		h = XXH3_64bits_withSeed(id, 16, hseed);
 		if (PMS_HASH_B1(h) != GROW_B1 || PMS_HASH_B2(h) != GROW_B2)
 			continue;
 		c = (unsigned)(h >> 62);
@@ -665,9 +690,9 @@ wl_grow(int scale, uint64_t seed)
 	int tear = opt.tear;
 
 	(void)scale;
-	grow_find(&g, seed);
 	opt.tear = 1;
 	wl_begin(PMEMSTORE_MIN_POOL, 0, seed);
+	grow_find(&g, seed, grow_seed());
 	/* A: 8 of each class; large objects of classes 2 (moves), 1 */
 	for (unsigned k = 0; k < 32; k++) {
 		unsigned c = k % 4;
