@@ -957,7 +957,8 @@ pms_heap_slab_of(struct pmemstore *ps, struct pms_heap *me, uint64_t p)
 		if (s == PMS_MAP_GONE) {
 			/* a live object on a page whose slab emptied */
 			pms_err(EIO,
-				"pool %s: page %llu holds an object but its slab "
+				"pool %s: page %llu holds an object but its "
+				"slab "
 				"was emptied; run pmemstore_check",
 				ps->path, (unsigned long long)p);
 			return NULL;
@@ -1092,7 +1093,8 @@ pms_heap_settle(struct pmemstore *ps, int closing)
 	if (!ps->dirty || ps->rdonly)
 		return 0;
 	for (uint64_t p = 0; p < hwm; p++) {
-		uint64_t w0 = __atomic_load_n(&ps->desc[p].w0, __ATOMIC_ACQUIRE);
+		uint64_t w0 =
+			__atomic_load_n(&ps->desc[p].w0, __ATOMIC_ACQUIRE);
 		struct pms_slab **z, **m, *s;
 
 		if (closing && PMS_DESC_TYPE(w0) == PMS_DESC_HEAD &&

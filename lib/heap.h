@@ -96,7 +96,7 @@ struct pms_heap {
 #define PMS_MAP_ZONE 16384ULL
 #define PMS_MAP_CANDIDATE ((struct pms_slab *)1) /* on a candidate list */
 #define PMS_MAP_ADOPTING ((struct pms_slab *)2)	 /* being made */
-#define PMS_MAP_GONE ((struct pms_slab *)3) /* its slab was dropped */
+#define PMS_MAP_GONE ((struct pms_slab *)3)	 /* its slab was dropped */
 /* pms_map_slab -- does a map word name a slab? */
 #define PMS_MAP_SLAB(s) ((uintptr_t)(s) > (uintptr_t)PMS_MAP_GONE)
 
@@ -108,10 +108,10 @@ struct pms_cands {
 
 /* pms_heaps -- a pool's heaps */
 struct pms_heaps {
-	pthread_mutex_t lock;	/* the lists below */
-	struct pms_heap *all;	/* every heap */
-	struct pms_heap *spare; /* abandoned heaps, for new threads */
-	struct pms_heap *heap0; /* the first heap */
+	pthread_mutex_t lock;	  /* the lists below */
+	struct pms_heap *all;	  /* every heap */
+	struct pms_heap *spare;	  /* abandoned heaps, for new threads */
+	struct pms_heap *heap0;	  /* the first heap */
 	pthread_mutex_t map_lock; /* zones of the map, cands (a leaf lock) */
 	struct pms_slab ***map;
 	uint64_t nzones;

@@ -327,8 +327,8 @@ pms_index_insert(struct pmemstore *ps, struct pms_stripe *sp, uint64_t h,
  * flushes with the rest of its commit; 0 or -1
  */
 int
-pms_index_remove(struct pmemstore *ps, uint64_t h, uint64_t loc,
-		 void **lines, unsigned *n)
+pms_index_remove(struct pmemstore *ps, uint64_t h, uint64_t loc, void **lines,
+		 unsigned *n)
 {
 	uint64_t e = PMS_ENTRY(h, loc), seg;
 	uint64_t dw = __atomic_load_n(&ps->index.dir, __ATOMIC_ACQUIRE);
@@ -450,8 +450,8 @@ seq_range(struct pmemstore *ps, unsigned depth, uint64_t prefix)
 
 /* set_index_desc -- descriptors of an index structure of n pages */
 static void
-set_index_desc(struct pmemstore *ps, uint64_t first, uint64_t n,
-	       unsigned kind, uint64_t w1)
+set_index_desc(struct pmemstore *ps, uint64_t first, uint64_t n, unsigned kind,
+	       uint64_t w1)
 {
 	for (uint64_t i = 0; i < n; i++) {
 		__atomic_store_n(&ps->desc[first + i].w1, i ? 0 : w1,
@@ -552,7 +552,8 @@ dir_double(struct pmemstore *ps)
 	    pms_flush(ps, &ps->desc[first], n * sizeof(struct pms_desc)))
 		return -1;
 	if (!PMS_PLANTED(DIR_EARLY))
-		pms_drain(ps); /* the new directory is whole before it is named */
+		pms_drain(
+			ps); /* the new directory is whole before it is named */
 	for (int c = 0; c < 2; c++) {
 		st(&ps->sbp[c]->dir, PMS_DIR_WORD(first, g + 1));
 		if (pms_flush(ps, &ps->sbp[c]->dir, 8))
@@ -611,7 +612,8 @@ split(struct pmemstore *ps, uint64_t h)
 			else if (entry_hash(ps, e, depth, &eh))
 				up = 1; /* unknown (beyond the tag): both */
 			else
-				up = (depth == 0 || eh >> (64 - depth) == prefix) &&
+				up = (depth == 0 ||
+				      eh >> (64 - depth) == prefix) &&
 				     ((eh >> (63 - depth)) & 1);
 			st(&t[k].e[i], up ? e : 0);
 		}
@@ -689,8 +691,7 @@ dir_sane(struct pmemstore *ps, uint64_t dw)
 	if (g > PMS_DIR_MAX_DEPTH)
 		return 0;
 	n = dir_pages(g);
-	if (p >= ps->pages.hwm || n > ps->pages.hwm - p ||
-	    ps->desc[p].w1 != n)
+	if (p >= ps->pages.hwm || n > ps->pages.hwm - p || ps->desc[p].w1 != n)
 		return 0;
 	for (uint64_t i = 0; i < n; i++)
 		if (ps->desc[p + i].w0 != PMS_DESC_INDEX_W0(PMS_INDEX_DIR, i))
@@ -832,7 +833,8 @@ int
 pms_index_init(struct pms_index *ix)
 {
 	memset(ix, 0, sizeof(*ix));
-	ix->stripes = aligned_alloc(64, PMS_INDEX_STRIPES * sizeof(*ix->stripes));
+	ix->stripes =
+		aligned_alloc(64, PMS_INDEX_STRIPES * sizeof(*ix->stripes));
 	if (ix->stripes == NULL)
 		return pms_err(ENOMEM, "out of memory");
 	memset(ix->stripes, 0, PMS_INDEX_STRIPES * sizeof(*ix->stripes));
@@ -905,9 +907,9 @@ pms_index_walk(struct pmemstore *ps,
 
 				if (v == 0)
 					continue;
-				if (g && (entry_hash(ps, v, g, &h) ||
-					  h >> (64 - g) < i ||
-					  h >> (64 - g) >= j))
+				if (g &&
+				    (entry_hash(ps, v, g, &h) ||
+				     h >> (64 - g) < i || h >> (64 - g) >= j))
 					continue; /* a split's leftover */
 				ret = fn(ps, v, k, arg);
 			}

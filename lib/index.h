@@ -24,9 +24,9 @@ enum pms_claim_kind {
  */
 struct pms_claim {
 	uint64_t uuid[2];
-	uint64_t loc;  /* FREE: where the object is (its entry) */
-	uint64_t size; /* FREE: its size, */
-	uint64_t page; /* its data's first page, */
+	uint64_t loc;	 /* FREE: where the object is (its entry) */
+	uint64_t size;	 /* FREE: its size, */
+	uint64_t page;	 /* its data's first page, */
 	uint64_t npages; /* its run's pages (0: small) */
 	unsigned cls;	 /* and its class */
 	unsigned kind;
@@ -93,9 +93,9 @@ pms_index_stripe(struct pms_index *ix, uint64_t hash)
 
 int pms_index_find(struct pmemstore *ps, uint64_t hash,
 		   pms_index_match_fn match, void *arg, uint64_t *loc);
-int pms_index_insert(struct pmemstore *ps, struct pms_stripe *st,
-		     uint64_t hash, uint64_t loc, pms_index_match_fn match,
-		     void *arg, uint64_t **where);
+int pms_index_insert(struct pmemstore *ps, struct pms_stripe *st, uint64_t hash,
+		     uint64_t loc, pms_index_match_fn match, void *arg,
+		     uint64_t **where);
 int pms_index_remove(struct pmemstore *ps, uint64_t hash, uint64_t loc,
 		     void **lines, unsigned *n);
 int pms_index_has(struct pmemstore *ps, uint64_t hash, uint64_t loc);

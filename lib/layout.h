@@ -183,7 +183,8 @@ enum pms_index_kind {
 	(PMS_DESC_INDEX | ((uint64_t)(kind) << 4) | ((uint64_t)(dist) << 8))
 #define PMS_DESC_INDEX_KIND(w0) ((unsigned)(((w0) >> 4) & 0xfULL))
 #define PMS_DESC_INDEX_DIST(w0) ((w0) >> 8)
-#define PMS_SEG_W1(depth, prefix) ((uint64_t)(depth) | ((uint64_t)(prefix) << 8))
+#define PMS_SEG_W1(depth, prefix)                                              \
+	((uint64_t)(depth) | ((uint64_t)(prefix) << 8))
 #define PMS_SEG_DEPTH(w1) ((unsigned)((w1)&0xffULL))
 #define PMS_SEG_PREFIX(w1) ((w1) >> 8)
 /* 2^36 pages (256 TiB of data): an index entry's location field */

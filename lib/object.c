@@ -119,7 +119,6 @@ check_ps(struct pmemstore *ps, const void *id, int writes)
 	return 0;
 }
 
-
 /* ---- what exists ---- */
 
 /*
@@ -127,7 +126,7 @@ check_ps(struct pmemstore *ps, const void *id, int writes)
  * and UUID
  */
 struct view {
-	uint64_t loc;	 /* its header's or record's location (the entry) */
+	uint64_t loc; /* its header's or record's location (the entry) */
 	uint64_t size;
 	uint64_t page;	 /* slab page, or first page of the run */
 	uint64_t npages; /* 0 for a small object */
@@ -161,13 +160,13 @@ verify_record(struct pmemstore *ps, uint64_t rpage, unsigned rslot,
 	if (check == 0 || ld64(&r->rsvd[0]) || ld64(&r->rsvd[1]))
 		return 0;
 	ld_uuid(v->uuid, r->uuid);
-	if (size <= PMS_SMALL_MAX || n != (size + PMS_PAGE_SIZE - 1) >>
-						 PMS_PAGE_SHIFT ||
+	if (size <= PMS_SMALL_MAX ||
+	    n != (size + PMS_PAGE_SIZE - 1) >> PMS_PAGE_SHIFT ||
 	    page >= ps->npages || n > ps->npages - page ||
 	    (size >= PMS_HUGE_SIZE && page % PMS_HUGE_PAGES))
 		return 0;
-	if (check != pms_check_record(ps->seed, v->uuid, size, page, n, rpage,
-				      rslot))
+	if (check !=
+	    pms_check_record(ps->seed, v->uuid, size, page, n, rpage, rslot))
 		return 0;
 	d = &ps->desc[page];
 	if (ld64(&d->w0) != PMS_DESC_HEAD_W0(rpage, rslot) || ld64(&d->w1) != n)
@@ -306,7 +305,6 @@ flush_lines(struct pmemstore *ps, void **lines, unsigned n)
 	return 0;
 }
 
-
 /*
  * struct res -- what an allocation reserved: a slot (small object or the
  * large object's record) and, for a large object, its run
@@ -408,7 +406,8 @@ write_large(struct pmemstore *ps, const struct res *r, const uint8_t *uuid,
 		st64(&d[i].w0, PMS_DESC_TAIL_W0(i));
 	}
 	__atomic_fetch_or(&rd->w1, 1ULL << r->slot, __ATOMIC_RELEASE);
-	if ((!PMS_PLANTED(RECORD_NOFLUSH) && pms_flush(ps, rec, sizeof(*rec))) ||
+	if ((!PMS_PLANTED(RECORD_NOFLUSH) &&
+	     pms_flush(ps, rec, sizeof(*rec))) ||
 	    (!PMS_PLANTED(DESC_NOFLUSH) && pms_flush(ps, d, sizeof(*d))) ||
 	    pms_flush(ps, rd, sizeof(*rd)) ||
 	    (!PMS_PLANTED(INDEX_NOFLUSH) && pms_flush(ps, entry, 8)))
@@ -529,8 +528,9 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 		/* a full pool: say so only if the name is free */
 		if ((err == ENOMEM || err == ENOSPC) &&
 		    find(ps, id, pms_hash_uuid(ps->seed, id), &v, 0) > 0)
-			pms_err(EEXIST, "pool %s: an object with this UUID "
-					"exists",
+			pms_err(EEXIST,
+				"pool %s: an object with this UUID "
+				"exists",
 				ps->path);
 		else
 			errno = err;
@@ -539,8 +539,9 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 	/* the lines the commit writes load while the index is searched */
 	__builtin_prefetch(&ps->desc[r.slab->page], 1);
 	__builtin_prefetch(pms_page_addr(ps, r.slab->page) +
-				   (uint64_t)r.slot *
-					   (r.npages ? PMS_RECORD_SIZE : PMS_HDR_SIZE),
+				   (uint64_t)r.slot * (r.npages
+							       ? PMS_RECORD_SIZE
+							       : PMS_HDR_SIZE),
 			   1);
 	h = pms_hash_uuid(ps->seed, id);
 	sp = pms_index_stripe(&ps->index, h);
@@ -567,8 +568,9 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 		pthread_mutex_unlock(&sp->lock);
 		unreserve(ps, me, &r);
 		if (ret > 0)
-			pms_err(EEXIST, "pool %s: an object with this UUID "
-					"exists",
+			pms_err(EEXIST,
+				"pool %s: an object with this UUID "
+				"exists",
 				ps->path);
 		return NULL;
 	}
@@ -684,7 +686,6 @@ persist_get(struct pmemstore *ps, const uuid_t id, size_t *size)
 }
 
 /* ---- free ---- */
-
 
 /*
  * unpublish -- the rest of the free's commit, after the entry was zeroed:
@@ -844,7 +845,8 @@ lookup_at(struct pmemstore *ps, uint64_t p, uint64_t off, uint64_t *loc)
 	case PMS_DESC_HEAD:
 		if (PMS_DESC_HEAD_RPAGE(w0) >= ps->npages)
 			return -1;
-		*loc = PMS_LOC(PMS_DESC_HEAD_RPAGE(w0), PMS_DESC_HEAD_RSLOT(w0));
+		*loc = PMS_LOC(PMS_DESC_HEAD_RPAGE(w0),
+			       PMS_DESC_HEAD_RSLOT(w0));
 		return 0;
 	default:
 		return -1;
@@ -1037,7 +1039,8 @@ int
 pms_obj_run_dead(struct pmemstore *ps, uint64_t p)
 {
 	uint64_t w0 = ld64(&ps->desc[p].w0);
-	uint64_t loc = PMS_LOC(PMS_DESC_HEAD_RPAGE(w0), PMS_DESC_HEAD_RSLOT(w0));
+	uint64_t loc =
+		PMS_LOC(PMS_DESC_HEAD_RPAGE(w0), PMS_DESC_HEAD_RSLOT(w0));
 	struct view v;
 	int r;
 
@@ -1081,8 +1084,8 @@ slot_live(struct pmemstore *ps, uint64_t loc, const uint8_t *uuid)
  * TAILs zeroed; *run, *runlen: the pages, free once this returns).
  */
 int
-pms_obj_validate(struct pmemstore *ps, uint64_t p, unsigned cls,
-		 uint64_t *live, struct pms_obj_run *runs, unsigned *nruns)
+pms_obj_validate(struct pmemstore *ps, uint64_t p, unsigned cls, uint64_t *live,
+		 struct pms_obj_run *runs, unsigned *nruns)
 {
 	const struct pms_class *c = &pms_classes[cls];
 	struct pms_desc *d = &ps->desc[p];
@@ -1111,8 +1114,7 @@ pms_obj_validate(struct pmemstore *ps, uint64_t p, unsigned cls,
 			check = &rec->check;
 			/* a dead record's run, if its HEAD still points back
 			 * here (the record's check may be gone already) */
-			if (rp < ps->npages && n &&
-			    n <= ps->npages - rp &&
+			if (rp < ps->npages && n && n <= ps->npages - rp &&
 			    ld64(&ps->desc[rp].w0) == PMS_DESC_HEAD_W0(p, i) &&
 			    ld64(&ps->desc[rp].w1) == n) {
 				for (uint64_t q = 0; q < n; q++) {

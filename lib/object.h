@@ -20,7 +20,6 @@ int pms_obj_rehash(struct pmemstore *ps, uint64_t loc, uint64_t *hash);
 int pms_obj_count(struct pmemstore *ps, uint64_t *objects, uint64_t *bytes);
 int pms_obj_run_dead(struct pmemstore *ps, uint64_t p);
 int pms_obj_validate(struct pmemstore *ps, uint64_t p, unsigned cls,
-		     uint64_t *live, struct pms_obj_run *runs,
-		     unsigned *nruns);
+		     uint64_t *live, struct pms_obj_run *runs, unsigned *nruns);
 
 #endif /* PMS_OBJECT_H */

@@ -26,7 +26,7 @@
 #define PMS_PLANT_TAIL_NOREPAIR 11  /* open leaves missing TAILs */
 #define PMS_PLANT_REMOTE_EARLY 12   /* cross-thread free: slot home unfenced */
 #define PMS_PLANT_REMOTE_NOFENCE 13 /* cross-thread free: fence dropped */
-#define PMS_PLANT_INDEX_NOFLUSH 14   /* index entry not flushed */
+#define PMS_PLANT_INDEX_NOFLUSH 14  /* index entry not flushed */
 #define PMS_PLANT_TWIN_NOFENCE 15   /* split: log before the twin is durable */
 #define PMS_PLANT_SPLIT_EARLY 16    /* split: entries out before the dir */
 #define PMS_PLANT_DIR_EARLY 17	    /* doubling: word before the directory */

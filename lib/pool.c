@@ -807,9 +807,9 @@ format(struct pmemstore *ps, uint64_t size)
 	/* the index: a segment at page 0, its directory at page 4 */
 	err = reserve_bytes(ps, data_off, (PMS_SEG_PAGES + 1) * PMS_PAGE_SIZE);
 	if (err)
-		return reserve_fail(ps, err, data_off +
-					     (PMS_SEG_PAGES + 1) * PMS_PAGE_SIZE,
-				    "the index");
+		return reserve_fail(
+			ps, err, data_off + (PMS_SEG_PAGES + 1) * PMS_PAGE_SIZE,
+			"the index");
 	ps->data = ps->base + data_off;
 	ps->objects = ps->bytes = 0;
 	if (pms_index_format(ps, 0, PMS_SEG_PAGES))
@@ -991,8 +991,7 @@ pmemstore_stats(struct pmemstore *ps, struct pmemstore_stats *st)
 		st->objects = ps->objects + (uint64_t)objects;
 		st->bytes = ps->bytes + (uint64_t)bytes;
 	}
-	st->index_pages =
-		__atomic_load_n(&ps->index.pages, __ATOMIC_RELAXED);
+	st->index_pages = __atomic_load_n(&ps->index.pages, __ATOMIC_RELAXED);
 	struct pms_counters sum;
 
 	pms_counters_sum(ps, &sum);

@@ -207,7 +207,8 @@ scan(struct pmemstore *ps, struct fixes *f, struct tally *ty)
 				w1 &= full;
 			}
 			if (cls == PMS_CLASS_RECORD)
-				ty->records += (uint64_t)__builtin_popcountll(w1);
+				ty->records +=
+					(uint64_t)__builtin_popcountll(w1);
 			else
 				ty->small += (uint64_t)__builtin_popcountll(w1);
 			if (w1 == full)

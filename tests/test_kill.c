@@ -1269,9 +1269,7 @@ test_kill_rounds(void)
 		/* but for the pages its index grew into (fill_count's own
 		 * index growth on top may differ by a segment) */
 		CU_ASSERT(n_old <= n_new + 8);
-		CU_ASSERT(n_old + (st.index_pages - fresh_index) +
-				  8 >=
-			  n_new);
+		CU_ASSERT(n_old + (st.index_pages - fresh_index) + 8 >= n_new);
 		CU_ASSERT(n_new > 0);
 	}
 out:

@@ -411,10 +411,11 @@ test_superblock(void)
 			 dlen - (PMS_SEG_PAGES + 1) * sizeof(struct pms_desc)));
 	CU_ASSERT_EQUAL(a.dir, PMS_DIR_WORD(PMS_SEG_PAGES, 0));
 	CU_ASSERT_EQUAL(b.dir, a.dir);
-	CU_ASSERT_EQUAL(file_read_at(path, a.sb.data_off + PMS_SEG_PAGES *
-						       PMS_PAGE_SIZE,
-				     &dir0, 8),
-			0);
+	CU_ASSERT_EQUAL(
+		file_read_at(path,
+			     a.sb.data_off + PMS_SEG_PAGES * PMS_PAGE_SIZE,
+			     &dir0, 8),
+		0);
 	CU_ASSERT_EQUAL(dir0, 0); /* the segment's first page */
 	/* a new pool was never opened: closed cleanly, with no object */
 	CU_ASSERT_EQUAL(a.clean.objects, 0);
