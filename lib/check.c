@@ -63,6 +63,12 @@ static const struct pms_class ck_classes[PMS_NCLASSES] = PMS_CLASS_TABLE;
 
 #define MSG_MAX 320
 #define REBUILD_MAX_DEPTH 16 /* a rebuilt index: at most 2^16 segments */
+/*
+ * a directory has at most 2^DIR_SLACK_BITS words per segment the mark can
+ * hold (hwm / 4): the hash is uniform, so a library-made directory is
+ * within a few bits of log2(segments), and a deeper one is damage
+ */
+#define DIR_SLACK_BITS 4
 
 /* a finding kept for reporting after a repair */
 struct saved {
@@ -809,6 +815,20 @@ dir_pages(unsigned g)
 }
 
 /*
+ * dir_too_deep -- has a directory of global depth g more words than the
+ * segments the mark can hold could need (DIR_SLACK_BITS)?  This bounds
+ * what the check reads of a directory by the mark, at 4 words a page,
+ * whatever the depth word says.
+ */
+static int
+dir_too_deep(const struct ck *k, unsigned g)
+{
+	uint64_t segs = k->hwm / PMS_SEG_PAGES;
+
+	return g > PMS_DIR_MAX_DEPTH || (1ULL << g) > (segs << DIR_SLACK_BITS);
+}
+
+/*
  * dir_sane -- does a directory word name a whole directory below the mark
  * (depth, bounds, every page's descriptor INDEX/DIR at its distance, the
  * first one's w1 its page count)?
@@ -819,7 +839,7 @@ dir_sane(const struct ck *k, uint64_t dw)
 	uint64_t p = PMS_DIR_PAGE(dw), n;
 	unsigned g = PMS_DIR_DEPTH(dw);
 
-	if (g > PMS_DIR_MAX_DEPTH || (dw & 0xff) != g)
+	if (dir_too_deep(k, g) || (dw & 0xff) != g)
 		return 0;
 	n = dir_pages(g);
 	if (p >= k->hwm || n > k->hwm - p)
@@ -1082,10 +1102,16 @@ index_super(struct ck *k)
 	s[0] = dir_sane(k, d[0]);
 	s[1] = dir_sane(k, d[1]);
 	if (!s[0] && !s[1]) {
+		unsigned g0 = PMS_DIR_DEPTH(d[0]), g1 = PMS_DIR_DEPTH(d[1]);
+
 		damaged(k, SP_OFF(0, dir),
 			"the index directory word is damaged in both "
-			"superblock pages (0x%llx, 0x%llx)",
-			(unsigned long long)d[0], (unsigned long long)d[1]);
+			"superblock pages (0x%llx, 0x%llx)%s",
+			(unsigned long long)d[0], (unsigned long long)d[1],
+			dir_too_deep(k, g0 < g1 ? g0 : g1)
+				? ": deeper than the segments below the "
+				  "high-water mark can need"
+				: "");
 		return 0;
 	}
 	c = s[0] && s[1] ? PMS_DIR_DEPTH(d[1]) > PMS_DIR_DEPTH(d[0]) : s[1];
