@@ -833,15 +833,17 @@ dir_too_deep(const struct ck *k, unsigned g)
 /*
  * dir_sane -- does a directory word name a whole directory below the mark
  * (depth, bounds, every page's descriptor INDEX/DIR at its distance, the
- * first one's w1 its page count)?
+ * first one's w1 its page count)?  bounded: and no deeper than the
+ * mark's segments can need (the open does not ask that)
  */
 static int
-dir_sane(const struct ck *k, uint64_t dw)
+dir_sane(const struct ck *k, uint64_t dw, int bounded)
 {
 	uint64_t p = PMS_DIR_PAGE(dw), n;
 	unsigned g = PMS_DIR_DEPTH(dw);
 
-	if (dir_too_deep(k, g) || (dw & 0xff) != g)
+	if (g > PMS_DIR_MAX_DEPTH || (bounded && dir_too_deep(k, g)) ||
+	    (dw & 0xff) != g)
 		return 0;
 	n = dir_pages(g);
 	if (p >= k->hwm || n > k->hwm - p)
@@ -1101,8 +1103,8 @@ index_super(struct ck *k)
 
 	k->dirty = !(ca->check != 0 && ca->check == clean_check(ca) &&
 		     memcmp(ca, cb, sizeof(*ca)) == 0);
-	s[0] = dir_sane(k, d[0]);
-	s[1] = dir_sane(k, d[1]);
+	s[0] = dir_sane(k, d[0], 1);
+	s[1] = dir_sane(k, d[1], 1);
 	if (!s[0] && !s[1]) {
 		unsigned g0 = PMS_DIR_DEPTH(d[0]), g1 = PMS_DIR_DEPTH(d[1]);
 
@@ -1252,6 +1254,56 @@ entries(struct ck *k)
 		}
 	}
 	return 0;
+}
+
+/*
+ * salvage -- before a rebuild, the entries a lookup of the library would
+ * still find: the directory word the open takes (the deeper one that
+ * names a whole directory, however deep), the word of each object's hash
+ * (as a pending split leaves it), a segment within the pool, an entry of
+ * the object's tag and place in one of its windows.  Such an object
+ * exists for the library, bit or no bit, so the rebuild keeps it.  One
+ * directory word and four buckets an object: O(objects).
+ */
+static void
+salvage(struct ck *k)
+{
+	uint64_t d[2] = {k->spa->dir, k->spb->dir}, dw, saved = k->dw;
+	int s0 = dir_sane(k, d[0], 0), s1 = dir_sane(k, d[1], 0);
+	unsigned g, saved_g = k->g;
+
+	if (!s0 && !s1)
+		return; /* the open fails: it finds nothing */
+	if (s0 && s1)
+		dw = PMS_DIR_DEPTH(d[1]) > PMS_DIR_DEPTH(d[0]) ? d[1] : d[0];
+	else
+		dw = s0 ? d[0] : d[1];
+	g = PMS_DIR_DEPTH(dw);
+	k->dw = dw; /* dword() reads the directory of k->dw, depth k->g */
+	k->g = g;
+	for (size_t i = 0; i < k->no; i++) {
+		struct obj *o = &k->o[i];
+		uint64_t seg = dword(k, g ? o->hash >> (64 - g) : 0);
+		uint64_t want = PMS_ENTRY(o->hash, o->loc);
+
+		if (seg % PMS_SEG_PAGES || seg >= k->npages ||
+		    k->npages - seg < PMS_SEG_PAGES)
+			continue;
+		const uint64_t *b =
+			(const uint64_t *)(k->base + page_off(k, seg));
+
+		for (unsigned w = 0; w < 2 * PMS_WINDOW && !o->nent; w++) {
+			unsigned base = w < PMS_WINDOW ? PMS_HASH_B1(o->hash)
+						       : PMS_HASH_B2(o->hash);
+			unsigned bk = (base + w % PMS_WINDOW) % PMS_SEG_BUCKETS;
+
+			for (unsigned e = 0; e < PMS_BUCKET_ENTRIES; e++)
+				if (b[bk * PMS_BUCKET_ENTRIES + e] == want)
+					o->nent = 1;
+		}
+	}
+	k->dw = saved;
+	k->g = saved_g;
 }
 
 /* uuid_eq -- do two objects have one UUID? */
@@ -2121,6 +2173,8 @@ passes(struct ck *k)
 		return -1;
 	if (!k->rebuild && (entries(k) || k->stop))
 		return -1;
+	if (k->rebuild)
+		salvage(k);
 	if (fates(k) || k->stop || walk_runs(k) || k->stop || pass3(k) ||
 	    k->stop)
 		return -1;
