@@ -111,12 +111,13 @@ struct geo {
 static void
 fix_tag(uint8_t *img, const struct geo *g, uint64_t h, uint64_t loc)
 {
-	uint64_t dp = PMS_DIR_PAGE(g->dir), seg, *b;
+	uint64_t dp = PMS_DIR_PAGE(g->dir), seg, *b, i;
 	unsigned depth = PMS_DIR_DEPTH(g->dir);
-	uint64_t i = depth ? h >> (64 - depth) : 0;
 
-	if (depth > PMS_DIR_MAX_DEPTH || dp >= g->npages ||
-	    i / (PMS_PAGE_SIZE / 8) >= g->npages - dp)
+	if (depth > PMS_DIR_MAX_DEPTH)
+		return;
+	i = depth ? h >> (64 - depth) : 0;
+	if (dp >= g->npages || i / (PMS_PAGE_SIZE / 8) >= g->npages - dp)
 		return;
 	memcpy(&seg, img + g->data_off + dp * PMS_PAGE_SIZE + i * 8, 8);
 	if (seg % PMS_SEG_PAGES || seg >= g->npages ||
