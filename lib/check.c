@@ -63,6 +63,12 @@ static const struct pms_class ck_classes[PMS_NCLASSES] = PMS_CLASS_TABLE;
 
 #define MSG_MAX 320
 #define REBUILD_MAX_DEPTH 16 /* a rebuilt index: at most 2^16 segments */
+/*
+ * a directory has at most 2^DIR_SLACK_BITS words per segment the mark can
+ * hold (hwm / 4): the hash is uniform, so a library-made directory is
+ * within a few bits of log2(segments), and a deeper one is damage
+ */
+#define DIR_SLACK_BITS 4
 
 /* a finding kept for reporting after a repair */
 struct saved {
@@ -161,7 +167,9 @@ struct ck {
 	unsigned rg_depth;
 	uint64_t *rb_seg; /* first page of each new segment */
 	uint64_t rb_dir;  /* first page of the new directory */
-	uint64_t *rb_ent; /* the new segments' entries */
+	size_t *rb_ord;	  /* the objects to index, by hash */
+	size_t rb_n;
+	uint64_t *rb_buf; /* one segment's entries, for the plan */
 };
 
 /* grow -- make room for one more element in a growing array */
@@ -809,17 +817,33 @@ dir_pages(unsigned g)
 }
 
 /*
- * dir_sane -- does a directory word name a whole directory below the mark
- * (depth, bounds, every page's descriptor INDEX/DIR at its distance, the
- * first one's w1 its page count)?
+ * dir_too_deep -- has a directory of global depth g more words than the
+ * segments the mark can hold could need (DIR_SLACK_BITS)?  This bounds
+ * what the check reads of a directory by the mark, at 4 words a page,
+ * whatever the depth word says.
  */
 static int
-dir_sane(const struct ck *k, uint64_t dw)
+dir_too_deep(const struct ck *k, unsigned g)
+{
+	uint64_t segs = k->hwm / PMS_SEG_PAGES;
+
+	return g > PMS_DIR_MAX_DEPTH || (1ULL << g) > (segs << DIR_SLACK_BITS);
+}
+
+/*
+ * dir_sane -- does a directory word name a whole directory below the mark
+ * (depth, bounds, every page's descriptor INDEX/DIR at its distance, the
+ * first one's w1 its page count)?  bounded: and no deeper than the
+ * mark's segments can need (the open does not ask that)
+ */
+static int
+dir_sane(const struct ck *k, uint64_t dw, int bounded)
 {
 	uint64_t p = PMS_DIR_PAGE(dw), n;
 	unsigned g = PMS_DIR_DEPTH(dw);
 
-	if (g > PMS_DIR_MAX_DEPTH || (dw & 0xff) != g)
+	if (g > PMS_DIR_MAX_DEPTH || (bounded && dir_too_deep(k, g)) ||
+	    (dw & 0xff) != g)
 		return 0;
 	n = dir_pages(g);
 	if (p >= k->hwm || n > k->hwm - p)
@@ -1079,13 +1103,19 @@ index_super(struct ck *k)
 
 	k->dirty = !(ca->check != 0 && ca->check == clean_check(ca) &&
 		     memcmp(ca, cb, sizeof(*ca)) == 0);
-	s[0] = dir_sane(k, d[0]);
-	s[1] = dir_sane(k, d[1]);
+	s[0] = dir_sane(k, d[0], 1);
+	s[1] = dir_sane(k, d[1], 1);
 	if (!s[0] && !s[1]) {
+		unsigned g0 = PMS_DIR_DEPTH(d[0]), g1 = PMS_DIR_DEPTH(d[1]);
+
 		damaged(k, SP_OFF(0, dir),
 			"the index directory word is damaged in both "
-			"superblock pages (0x%llx, 0x%llx)",
-			(unsigned long long)d[0], (unsigned long long)d[1]);
+			"superblock pages (0x%llx, 0x%llx)%s",
+			(unsigned long long)d[0], (unsigned long long)d[1],
+			dir_too_deep(k, g0 < g1 ? g0 : g1)
+				? ": deeper than the segments below the "
+				  "high-water mark can need"
+				: "");
 		return 0;
 	}
 	c = s[0] && s[1] ? PMS_DIR_DEPTH(d[1]) > PMS_DIR_DEPTH(d[0]) : s[1];
@@ -1224,6 +1254,56 @@ entries(struct ck *k)
 		}
 	}
 	return 0;
+}
+
+/*
+ * salvage -- before a rebuild, the entries a lookup of the library would
+ * still find: the directory word the open takes (the deeper one that
+ * names a whole directory, however deep), the word of each object's hash
+ * (as a pending split leaves it), a segment within the pool, an entry of
+ * the object's tag and place in one of its windows.  Such an object
+ * exists for the library, bit or no bit, so the rebuild keeps it.  One
+ * directory word and four buckets an object: O(objects).
+ */
+static void
+salvage(struct ck *k)
+{
+	uint64_t d[2] = {k->spa->dir, k->spb->dir}, dw, saved = k->dw;
+	int s0 = dir_sane(k, d[0], 0), s1 = dir_sane(k, d[1], 0);
+	unsigned g, saved_g = k->g;
+
+	if (!s0 && !s1)
+		return; /* the open fails: it finds nothing */
+	if (s0 && s1)
+		dw = PMS_DIR_DEPTH(d[1]) > PMS_DIR_DEPTH(d[0]) ? d[1] : d[0];
+	else
+		dw = s0 ? d[0] : d[1];
+	g = PMS_DIR_DEPTH(dw);
+	k->dw = dw; /* dword() reads the directory of k->dw, depth k->g */
+	k->g = g;
+	for (size_t i = 0; i < k->no; i++) {
+		struct obj *o = &k->o[i];
+		uint64_t seg = dword(k, g ? o->hash >> (64 - g) : 0);
+		uint64_t want = PMS_ENTRY(o->hash, o->loc);
+
+		if (seg % PMS_SEG_PAGES || seg >= k->npages ||
+		    k->npages - seg < PMS_SEG_PAGES)
+			continue;
+		const uint64_t *b =
+			(const uint64_t *)(k->base + page_off(k, seg));
+
+		for (unsigned w = 0; w < 2 * PMS_WINDOW && !o->nent; w++) {
+			unsigned base = w < PMS_WINDOW ? PMS_HASH_B1(o->hash)
+						       : PMS_HASH_B2(o->hash);
+			unsigned bk = (base + w % PMS_WINDOW) % PMS_SEG_BUCKETS;
+
+			for (unsigned e = 0; e < PMS_BUCKET_ENTRIES; e++)
+				if (b[bk * PMS_BUCKET_ENTRIES + e] == want)
+					o->nent = 1;
+		}
+	}
+	k->dw = saved;
+	k->g = saved_g;
 }
 
 /* uuid_eq -- do two objects have one UUID? */
@@ -1615,47 +1695,83 @@ avail(const struct ck *k, uint64_t p, int old)
 	return old && bit_test(k->isidx, p) && !bit_test(k->used, p);
 }
 
+/* ord_cmp -- order objects to index by hash (qsort_r: the objects) */
+static int
+ord_cmp(const void *a, const void *b, void *arg)
+{
+	const struct obj *o = arg;
+	uint64_t x = o[*(const size_t *)a].hash, y = o[*(const size_t *)b].hash;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * seg_fill -- the entries of segment s of a rebuilt index of depth g, in
+ * the zeroed buckets b: the objects of rb_ord from *pos whose hash starts
+ * with s, each in its emptier window, in rb_ord's order (so a plan and
+ * the write that follows it place every entry alike); *pos moves past
+ * them.  -1 when a window overflows.
+ */
+static int
+seg_fill(struct ck *k, unsigned g, uint64_t s, size_t *pos, uint64_t *b)
+{
+	for (; *pos < k->rb_n; (*pos)++) {
+		const struct obj *o = &k->o[k->rb_ord[*pos]];
+		uint64_t *e;
+
+		if ((g ? o->hash >> (64 - g) : 0) != s)
+			break;
+		e = window_slot(b, o->hash);
+		if (e == NULL)
+			return -1;
+		*e = PMS_ENTRY(o->hash, o->loc);
+	}
+	return 0;
+}
+
 /*
  * plan_rebuild -- a new index holding every object kept or re-indexed:
  * 2^G segments of depth G (a quarter full at first, deeper until every
- * UUID finds room in its windows), their entries in memory, and free
- * pages below the mark for them and the directory (old: the old index's
- * pages may be taken too).  0, 1: no room, -1: out of memory.
+ * UUID finds room in its windows, at most 2^REBUILD_MAX_DEPTH segments),
+ * and free pages below the mark for them and the directory (old: the old
+ * index's pages may be taken too).  Memory: the objects' order and one
+ * segment's buffer; the entries themselves are placed again, in the same
+ * order, by write_rebuild.  0; 1: no room; 2: deeper than the limit;
+ * -1: out of memory.
  */
 static int
 plan_rebuild(struct ck *k, int old)
 {
-	uint64_t n = 0, per = PMS_SEG_BUCKETS * PMS_BUCKET_ENTRIES;
+	uint64_t per = PMS_SEG_BUCKETS * PMS_BUCKET_ENTRIES;
 	unsigned g = 0;
 
+	free(k->rb_ord);
+	k->rb_ord = malloc((k->no ? k->no : 1) * sizeof(*k->rb_ord));
+	if (k->rb_buf == NULL)
+		k->rb_buf = malloc(per * sizeof(uint64_t));
+	if (k->rb_ord == NULL || k->rb_buf == NULL) {
+		k->nomem = 1;
+		return -1;
+	}
+	k->rb_n = 0;
 	for (size_t i = 0; i < k->no; i++)
-		n += k->o[i].fate != F_DROP;
-	while (g < REBUILD_MAX_DEPTH && (per << g) / 4 < n)
+		if (k->o[i].fate != F_DROP)
+			k->rb_ord[k->rb_n++] = i;
+	qsort_r(k->rb_ord, k->rb_n, sizeof(*k->rb_ord), ord_cmp, k->o);
+	while (g < REBUILD_MAX_DEPTH && (per << g) / 4 < k->rb_n)
 		g++;
 	for (;; g++) {
-		uint64_t nseg = 1ULL << g, i;
-		size_t j;
+		uint64_t nseg = 1ULL << g, i, s;
+		size_t pos = 0;
 
 		if (g > REBUILD_MAX_DEPTH)
-			return 1;
-		free(k->rb_ent);
-		k->rb_ent = calloc(nseg * per, sizeof(uint64_t));
-		if (k->rb_ent == NULL) {
-			k->nomem = 1;
-			return -1;
-		}
-		for (j = 0; j < k->no; j++) {
-			const struct obj *o = &k->o[j];
-			uint64_t s = g ? o->hash >> (64 - g) : 0, *e;
-
-			if (o->fate == F_DROP)
-				continue;
-			e = window_slot(&k->rb_ent[s * per], o->hash);
-			if (e == NULL)
+			return 2;
+		for (s = 0; s < nseg && pos < k->rb_n; s++) {
+			memset(k->rb_buf, 0, per * sizeof(uint64_t));
+			if (seg_fill(k, g, s, &pos, k->rb_buf))
 				break;
-			*e = PMS_ENTRY(o->hash, o->loc);
 		}
-		if (j < k->no)
+		if (pos < k->rb_n)
 			continue; /* a window overflowed: twice the segments */
 		k->rg_depth = g;
 		free(k->rb_seg);
@@ -1816,10 +1932,17 @@ write_rebuild(struct ck *k, struct wr *w)
 	uint64_t per = PMS_SEG_BUCKETS * PMS_BUCKET_ENTRIES;
 	uint64_t *dir = (uint64_t *)(w->base + page_off(k, k->rb_dir));
 
+	size_t pos = 0;
+
 	for (uint64_t s = 0; s < nseg; s++) {
 		uint8_t *p = w->base + page_off(k, k->rb_seg[s]);
 
-		memcpy(p, &k->rb_ent[s * per], per * 8);
+		memset(p, 0, per * 8);
+		if (seg_fill(k, g, s, &pos, (uint64_t *)p))
+			return pms_err(EUCLEAN,
+				       "pool %s: REPAIR: the rebuilt index "
+				       "does not place as planned",
+				       k->path);
 		if (wflush(w, p, per * 8))
 			return -1;
 		for (uint64_t i = 0; i < PMS_SEG_PAGES; i++)
@@ -1944,12 +2067,23 @@ repair_index(struct ck *k, int fd)
 		if (e == NULL) {
 			/* no room: the whole index anew, in free pages */
 			wdrain(&w);
-			if (plan_rebuild(k, 0) != 0) {
-				pms_err(ENOSPC,
-					"pool %s: REPAIR: no room to re-index "
-					"an object, nor free pages to rebuild "
-					"the index",
+			int r = plan_rebuild(k, 0);
+
+			if (r < 0) {
+				pms_err(ENOMEM, "pool %s: out of memory",
 					k->path);
+				goto out;
+			}
+			if (r > 0) {
+				pms_err(r == 1 ? ENOSPC : EUCLEAN,
+					"pool %s: REPAIR: no room to re-index "
+					"an object, and %s",
+					k->path,
+					r == 1 ? "too few free pages to "
+						 "rebuild the index"
+					       : "a rebuilt index would need "
+						 "more segments than a "
+						 "rebuild makes");
 				goto out;
 			}
 			k->rebuild = 1;
@@ -1994,7 +2128,8 @@ ck_fini(struct ck *k)
 	free(k->rg);
 	free(k->orph);
 	free(k->rb_seg);
-	free(k->rb_ent);
+	free(k->rb_ord);
+	free(k->rb_buf);
 	for (size_t i = 0; i < k->nsv; i++)
 		free(k->sv[i].msg);
 	free(k->sv);
@@ -2003,7 +2138,8 @@ ck_fini(struct ck *k)
 	k->o = NULL;
 	k->tab = NULL;
 	k->sg = NULL;
-	k->rm = k->oseg = k->rb_seg = k->rb_ent = NULL;
+	k->rm = k->oseg = k->rb_seg = k->rb_buf = NULL;
+	k->rb_ord = NULL;
 	k->rg = k->orph = NULL;
 	k->sv = NULL;
 	k->nsv = 0;
@@ -2037,6 +2173,8 @@ passes(struct ck *k)
 		return -1;
 	if (!k->rebuild && (entries(k) || k->stop))
 		return -1;
+	if (k->rebuild)
+		salvage(k);
 	if (fates(k) || k->stop || walk_runs(k) || k->stop || pass3(k) ||
 	    k->stop)
 		return -1;
@@ -2046,10 +2184,15 @@ passes(struct ck *k)
 	r = plan_rebuild(k, 1);
 	if (r < 0)
 		return pms_err(ENOMEM, "pool %s: out of memory", k->path);
-	if (r > 0)
+	if (r == 1)
 		finding(k, PMEMSTORE_FINDING_INDEX, 0, SP_OFF(0, dir),
 			"the index cannot be rebuilt: too few free pages below "
 			"the high-water mark for its segments and directory");
+	if (r == 2)
+		finding(k, PMEMSTORE_FINDING_INDEX, 0, SP_OFF(0, dir),
+			"the index cannot be rebuilt: its %llu objects need "
+			"more than 2^%u segments, the most a rebuild makes",
+			(unsigned long long)k->rb_n, REBUILD_MAX_DEPTH);
 	return 0;
 }
 

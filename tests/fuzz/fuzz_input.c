@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "fuzz_input.h"
 #include "pool.h"
@@ -98,7 +99,35 @@ fz_patch_next(const struct fz_input *in, size_t *pos, struct fz_patch *p)
 /* geometry of an image, as far as the checksum fix trusts it */
 struct geo {
 	uint64_t seed, data_off, npages;
+	uint64_t dir; /* superblock page A's directory word */
 };
+
+/*
+ * fix_tag -- the index entry naming location loc, in the segment the
+ * directory of page A gives hash h, takes h's tag: a mutated UUID stays
+ * indexed.  Every page and word is bounds-checked; a directory or segment
+ * that is not there is left alone (what the check and open must judge).
+ */
+static void
+fix_tag(uint8_t *img, const struct geo *g, uint64_t h, uint64_t loc)
+{
+	uint64_t dp = PMS_DIR_PAGE(g->dir), seg, *b, i;
+	unsigned depth = PMS_DIR_DEPTH(g->dir);
+
+	if (depth > PMS_DIR_MAX_DEPTH)
+		return;
+	i = depth ? h >> (64 - depth) : 0;
+	if (dp >= g->npages || i / (PMS_PAGE_SIZE / 8) >= g->npages - dp)
+		return;
+	memcpy(&seg, img + g->data_off + dp * PMS_PAGE_SIZE + i * 8, 8);
+	if (seg % PMS_SEG_PAGES || seg >= g->npages ||
+	    g->npages - seg < PMS_SEG_PAGES)
+		return;
+	b = (uint64_t *)(img + g->data_off + seg * PMS_PAGE_SIZE);
+	for (unsigned k = 0; k < PMS_SEG_BUCKETS * PMS_BUCKET_ENTRIES; k++)
+		if (b[k] && PMS_ENTRY_LOC(b[k]) == loc)
+			b[k] = PMS_ENTRY(h, loc);
+}
 
 /* fix_record -- recompute the identity check of record slot i of page p */
 static void
@@ -112,6 +141,7 @@ fix_record(uint8_t *img, const struct geo *g, uint64_t p, unsigned i)
 	r.check = pms_check_record(g->seed, r.uuid, r.size, r.page, r.npages, p,
 				   i);
 	memcpy(at + offsetof(struct pms_record, check), &r.check, 8);
+	fix_tag(img, g, pms_hash_uuid(g->seed, r.uuid), PMS_LOC(p, i));
 }
 
 /* fix_page -- recompute the checks a descriptor's set bits point at */
@@ -154,6 +184,7 @@ fix_page(uint8_t *img, const struct geo *g, uint64_t p)
 		memcpy(&h, at, sizeof(h));
 		h.check = pms_check_small(g->seed, h.uuid, h.size, p, i, cls);
 		memcpy(at + offsetof(struct pms_obj_hdr, check), &h.check, 8);
+		fix_tag(img, g, pms_hash_uuid(g->seed, h.uuid), PMS_LOC(p, i));
 	}
 }
 
@@ -172,9 +203,42 @@ fix_super(uint8_t *img, uint64_t size, uint64_t off)
 }
 
 /*
+ * fix_index_words -- format 2's checked words of the superblock pages: a
+ * clean-close record whose check is not 0 gets its XXH64 in each page,
+ * and page A's is copied to page B unless FZ_F_KEEP_SB_B (both copies
+ * verify and agree: the "clean" paths); a check of 0 stays (not closed cleanly: the crash paths).  A split log
+ * whose check is not 0 gets its XXH64 (a split decided, not finished).
+ */
+static void
+fix_index_words(uint8_t *img, uint64_t size, unsigned flags)
+{
+	struct pms_super_page *sp[2] = {
+		(struct pms_super_page *)img,
+		(struct pms_super_page *)(img + PMS_SB_B_OFF)};
+	struct pms_super_page *a = sp[0];
+
+	if (size < PMS_SB_B_OFF + PMS_PAGE_SIZE)
+		return;
+	for (int c = 0; c < 2; c++)
+		if (sp[c]->clean.check != 0)
+			sp[c]->clean.check =
+				XXH64(&sp[c]->clean,
+				      offsetof(struct pms_clean, check),
+				      PMS_CLEAN_SEED);
+	if (a->clean.check != 0 && !(flags & FZ_F_KEEP_SB_B))
+		memcpy(&sp[1]->clean, &a->clean, sizeof(a->clean));
+	if (a->split.check != 0)
+		a->split.check =
+			XXH64(&a->split, offsetof(struct pms_split_log, check),
+			      PMS_SPLIT_SEED);
+}
+
+/*
  * fz_fix_checksums -- the checksum-fixing mode: both superblock copies
- * (copy B unless FZ_F_KEEP_SB_B), then, unless FZ_F_KEEP_IDS, the identity
- * checks that the descriptors of the given data pages point at
+ * (copy B unless FZ_F_KEEP_SB_B) and the clean-close record and split
+ * log (fix_index_words), then, unless FZ_F_KEEP_IDS, the identity checks
+ * that the descriptors of the given data pages point at, and the tags of
+ * the index entries that name them
  */
 void
 fz_fix_checksums(uint8_t *img, uint64_t size, unsigned flags,
@@ -186,6 +250,7 @@ fz_fix_checksums(uint8_t *img, uint64_t size, unsigned flags,
 	fix_super(img, size, PMS_SB_A_OFF);
 	if (!(flags & FZ_F_KEEP_SB_B))
 		fix_super(img, size, PMS_SB_B_OFF);
+	fix_index_words(img, size, flags);
 	if ((flags & FZ_F_KEEP_IDS) || size < PMS_SB_A_OFF + sizeof(sb))
 		return;
 	memcpy(&sb, img + PMS_SB_A_OFF, sizeof(sb));
@@ -196,6 +261,9 @@ fz_fix_checksums(uint8_t *img, uint64_t size, unsigned flags,
 	g.seed ^= PMS_SB_SEED;
 	g.data_off = sb.data_off;
 	g.npages = sb.npages;
+	g.dir = 0;
+	if (size >= offsetof(struct pms_super_page, dir) + 8)
+		memcpy(&g.dir, img + offsetof(struct pms_super_page, dir), 8);
 	/* trust only what lies inside the file, descriptors before data */
 	if (g.data_off < PMS_DESC_OFF || g.data_off >= size ||
 	    g.data_off % PMS_PAGE_SIZE)

@@ -26,7 +26,7 @@
 #define FZ_F_RDONLY 0x01    /* open the pool read-only for the script */
 #define FZ_F_REPAIR 0x02    /* check with REPAIR a copy, then open it */
 #define FZ_F_REOPEN 0x04    /* after the script, reopen and compare */
-#define FZ_F_KEEP_SB_B 0x08 /* checksum mode: leave copy B's checksum */
+#define FZ_F_KEEP_SB_B 0x08 /* checksum mode: leave copy B (checksum, clean) */
 #define FZ_F_KEEP_IDS 0x10  /* checksum mode: leave identity checks */
 
 #define FZ_HDR_SIZE 11 /* flags, file_size, npatches */

@@ -360,9 +360,58 @@ seed_of(struct img *m)
 }
 
 /*
+ * set_dirty -- what every crash image has: the clean-close record's check
+ * zeroed in both pages (an open zeroes it before its first other write)
+ */
+static void
+set_dirty(struct img *m)
+{
+	for (int c = 0; c < 2; c++)
+		((struct pms_super_page *)(m->p + c * PMS_PAGE_SIZE))
+			->clean.check = 0;
+}
+
+/*
+ * entry_of -- the index entry that names location loc (page << 6 | slot)
+ * in the segment the directory gives hash h, or NULL
+ */
+static uint64_t *
+entry_of(struct img *m, const struct loc *l, uint64_t h, uint64_t loc)
+{
+	uint64_t dw = ((struct pms_super_page *)m->p)->dir, seg, *b;
+	unsigned g = PMS_DIR_DEPTH(dw);
+
+	seg = ((uint64_t *)page_at(m, l,
+				   PMS_DIR_PAGE(dw)))[g ? h >> (64 - g) : 0];
+	b = (uint64_t *)page_at(m, l, seg);
+	for (unsigned i = 0; i < PMS_SEG_BUCKETS * PMS_BUCKET_ENTRIES; i++)
+		if (b[i] && PMS_ENTRY_LOC(b[i]) == loc)
+			return &b[i];
+	return NULL;
+}
+
+/* entry_of_obj -- the entry of object k (exits if there is none) */
+static uint64_t *
+entry_of_obj(struct img *m, const struct loc *l, unsigned k)
+{
+	uint8_t id[16];
+	uint64_t *e;
+
+	fz_uuid(k, id);
+	e = entry_of(m, l, pms_hash_uuid(seed_of(m), id),
+		     PMS_LOC(l->npages ? l->rpage : l->page, l->slot));
+	if (e == NULL) {
+		fprintf(stderr, "fuzz_tool: no index entry for object %u\n", k);
+		exit(1);
+	}
+	return e;
+}
+
+/*
  * crashes -- what a crash leaves in the middle of each commit protocol
  * (object.c, pool.c), cut by hand out of the "crashbase" pool: id 0 small
- * (96 B), id 1 large (3 pages), id 2 small, id 3 huge (2 MiB)
+ * (96 B), id 1 large (3 pages), id 2 small, id 3 huge (2 MiB).  Every
+ * image is dirty (set_dirty), as a crash leaves it.
  */
 static void
 crashes(void)
@@ -386,6 +435,7 @@ crashes(void)
 		copy_pool("crashbase", name);                                  \
 		struct img m = img_open(name);                                 \
 		__VA_ARGS__;                                                   \
+		set_dirty(&m);                                                 \
 		emit_img(name, STD, &m, script_short, sizeof(script_short));   \
 		emit_img(name "-ro", FZ_F_RDONLY | FZ_F_REOPEN, &m,            \
 			 script_short, sizeof(script_short));                  \
@@ -456,6 +506,23 @@ crashes(void)
 					  0, 1);
 		memcpy(page_at(&m, &l1, l1.page + 1), &h, sizeof(h));
 		memset(desc_at(&m, l1.page + 1), 0, 16);
+	});
+	/* small alloc: entry landed, header and bit did not (stale entry) */
+	CRASH("crash-small-entry-only", {
+		memset(page_at(&m, &s0, s0.page) + s0.slot * PMS_HDR_SIZE, 0,
+		       PMS_HDR_SIZE);
+		desc_at(&m, s0.page)->w1 &= ~(1ULL << s0.slot);
+	});
+	/* small alloc: header and bit landed, entry did not (residue) */
+	CRASH("crash-small-noentry", *entry_of_obj(&m, &s0, 0) = 0);
+	/* small free: entry zeroed, check and bit not (residue) */
+	CRASH("crash-free-small-entry", { *entry_of_obj(&m, &s2, 2) = 0; });
+	/* large alloc: record, HEAD and bit landed, entry did not */
+	CRASH("crash-large-noentry", *entry_of_obj(&m, &l1, 1) = 0);
+	/* large free: HEAD and bit cleared, entry and record left (stale) */
+	CRASH("crash-free-large-entry", {
+		memset(desc_at(&m, l1.page), 0, 16);
+		desc_at(&m, l1.rpage)->w1 &= ~(1ULL << l1.slot);
 	});
 #undef CRASH
 }
@@ -700,8 +767,224 @@ nasty(void)
 		       &one64, 8);
 	});
 	NASTY("nasty-free-w0-bits", desc_at(&m, s0.page + 30)->w0 = 0x100);
+	/* a header that verifies on a free page (regress, format 1) */
+	NASTY("nasty-header-on-free-page", {
+		fz_uuid(7, id);
+		set_hdr(&m, &s0, s0.page + 30, 0, 1, id, 64);
+	});
+	/* format 2: the index and the clean-close record */
+	NASTY("nasty-clean-lost-entry", *entry_of_obj(&m, &s0, 0) = 0);
+	NASTY("nasty-clean-counts", {
+		struct pms_super_page *a = (struct pms_super_page *)m.p;
+
+		a->clean.objects++;
+		a->clean.check =
+			XXH64(&a->clean, offsetof(struct pms_clean, check),
+			      PMS_CLEAN_SEED);
+		memcpy(&((struct pms_super_page *)(m.p + PMS_SB_B_OFF))->clean,
+		       &a->clean, sizeof(a->clean));
+	});
+	NASTY("nasty-clean-b-differs",
+	      ((struct pms_super_page *)(m.p + PMS_SB_B_OFF))->clean.bytes++);
+	NASTY("nasty-entry-wrong-tag", *entry_of_obj(&m, &s0, 0) ^= 1ULL << 63);
+	NASTY("nasty-entry-out-of-bounds",
+	      *entry_of_obj(&m, &s0, 0) |= (1ULL << PMS_LOC_BITS) - 1);
+	NASTY("nasty-dir-word-both", {
+		((struct pms_super_page *)m.p)->dir =
+			PMS_DIR_WORD(1ULL << 40, 3);
+		((struct pms_super_page *)(m.p + PMS_SB_B_OFF))->dir =
+			PMS_DIR_WORD(7, 0);
+	});
+	NASTY("nasty-dir-word-b",
+	      ((struct pms_super_page *)(m.p + PMS_SB_B_OFF))->dir = 0);
+	NASTY("nasty-dir-deep", {
+		/* a directory of depth 18 (512 pages, every word naming the
+		 * depth-0 segment): whole, but far deeper than the pool's
+		 * segments need */
+		uint64_t first = npages - 600;
+
+		for (uint64_t i = 0; i < 512; i++) {
+			desc_at(&m, first + i)->w0 =
+				PMS_DESC_INDEX_W0(PMS_INDEX_DIR, i);
+			desc_at(&m, first + i)->w1 = i ? 0 : 512;
+		}
+		for (int c = 0; c < 2; c++) {
+			struct pms_super_page *sp =
+				(struct pms_super_page *)(m.p +
+							  c * PMS_PAGE_SIZE);
+
+			sp->dir = PMS_DIR_WORD(first, 18);
+			sp->hwm = npages;
+		}
+	});
+	NASTY("nasty-seg-desc", desc_at(&m, 1)->w0 = 0);
+	NASTY("nasty-seg-depth", desc_at(&m, 0)->w1 = PMS_SEG_W1(5, 0));
+	NASTY("nasty-split-log-torn",
+	      ((struct pms_super_page *)m.p)->split.check = 12345);
+	NASTY("nasty-split-log-out", {
+		struct pms_split_log *lg =
+			&((struct pms_super_page *)m.p)->split;
+
+		lg->seg = 0;
+		lg->twin = 1ULL << 40;
+		lg->depth = 0;
+		lg->check = XXH64(lg, offsetof(struct pms_split_log, check),
+				  PMS_SPLIT_SEED);
+	});
 #undef NASTY
 #undef BOTH
+}
+
+/* bulk_uuid -- the UUID of bulk object k (no script names it) */
+static void
+bulk_uuid(unsigned k, uint8_t id[16])
+{
+	memset(id, 0, 16);
+	id[0] = (uint8_t)k;
+	id[1] = (uint8_t)(k >> 8);
+	id[15] = 0xb0;
+}
+
+/*
+ * index_depth -- the global depth of the directory an image's page A
+ * names
+ */
+static unsigned
+index_depth(struct img *m)
+{
+	return PMS_DIR_DEPTH(((struct pms_super_page *)m->p)->dir);
+}
+
+/*
+ * unsplit -- turn the image of a pool whose last split finished into one
+ * where the crash came after that split's log was fenced (step 2 of the
+ * split in docs/format.md): the twin's descriptors free, the segment's
+ * depth and prefix as before, the upper half of its directory words
+ * naming it again, the entries that moved back in it (in their buckets),
+ * and the log naming segment, twin and depth.  landed: leave the split
+ * done and write only the log (a crash before its check was zeroed).
+ */
+static void
+unsplit(struct img *m, const struct loc *l, int landed)
+{
+	struct pms_super_page *a = (struct pms_super_page *)m->p;
+	uint64_t dw = a->dir,
+		 *dir = (uint64_t *)page_at(m, l, PMS_DIR_PAGE(dw));
+	unsigned g = PMS_DIR_DEPTH(dw);
+	uint64_t twin = 0, seg = 0, w1;
+	unsigned depth = 0;
+
+	/* the twin: the segment named by the highest directory word whose
+	 * prefix ends in 1 at the greatest depth */
+	for (uint64_t i = 0; i < (1ULL << g); i++) {
+		uint64_t s = dir[i];
+		unsigned d = PMS_SEG_DEPTH(desc_at(m, s)->w1);
+
+		if (d >= 1 && (PMS_SEG_PREFIX(desc_at(m, s)->w1) & 1) &&
+		    d >= depth + (twin == 0)) {
+			twin = s;
+			depth = d;
+		}
+	}
+	if (twin == 0) {
+		fprintf(stderr, "fuzz_tool: no split to undo\n");
+		exit(1);
+	}
+	w1 = desc_at(m, twin)->w1;
+	uint64_t prefix = PMS_SEG_PREFIX(w1) >> 1; /* at depth - 1 */
+	uint64_t lo = prefix << (g - (depth - 1));
+	uint64_t half = 1ULL << (g - depth);
+
+	seg = dir[lo];
+	a->split.seg = seg;
+	a->split.twin = twin;
+	a->split.depth = depth - 1;
+	a->split.check = XXH64(&a->split, offsetof(struct pms_split_log, check),
+			       PMS_SPLIT_SEED);
+	if (landed)
+		return;
+	uint64_t *sb = (uint64_t *)page_at(m, l, seg);
+	const uint64_t *tb = (const uint64_t *)page_at(m, l, twin);
+
+	for (unsigned i = 0; i < PMS_SEG_BUCKETS * PMS_BUCKET_ENTRIES; i++)
+		if (tb[i] && sb[i] == 0)
+			sb[i] = tb[i];
+	for (uint64_t i = 0; i < half; i++)
+		dir[lo + half + i] = seg;
+	desc_at(m, seg)->w1 = PMS_SEG_W1(depth - 1, prefix);
+	memset(desc_at(m, twin), 0, PMS_SEG_PAGES * sizeof(struct pms_desc));
+}
+
+/*
+ * index_shapes -- pools whose index has grown: more than 2,000 small
+ * objects in the smallest pool, so that the first segment split and the
+ * directory doubled; clean, dirty, with a split decided but not finished
+ * (from its log), with a split finished but its log still valid
+ */
+static void
+index_shapes(void)
+{
+	struct pmemstore *ps = mkpool("index", PMEMSTORE_MIN_POOL);
+	struct pmemstore_stats st;
+	struct loc l;
+	unsigned k, g;
+
+	for (k = 0; k < 12; k++)
+		obj(ps, k, 24 + 40 * k);
+	for (k = 0; k < 4000; k++) {
+		uint8_t id[16];
+
+		bulk_uuid(k, id);
+		if (persist_alloc(ps, id, 1 + k % 64, 0) == NULL) {
+			fprintf(stderr, "fuzz_tool: bulk alloc %u: %s\n", k,
+				pmemstore_errormsg());
+			exit(1);
+		}
+		if (k >= 2200 && PMS_DIR_DEPTH(ps->index.dir) >= 2)
+			break;
+	}
+	l = locate(ps, 0);
+	g = PMS_DIR_DEPTH(ps->index.dir);
+	pmemstore_stats(ps, &st);
+	pmemstore_close(ps);
+	printf("fuzz_tool: index pool: %u objects, directory depth %u, %llu "
+	       "index pages\n",
+	       k + 12, g, (unsigned long long)st.index_pages);
+	EMIT_POOL("index", "-split", STD, script_std);
+
+	copy_pool("index", "index-dirty");
+	{
+		struct img m = img_open("index-dirty");
+
+		if (index_depth(&m) < 1) {
+			fprintf(stderr, "fuzz_tool: the index did not grow\n");
+			exit(1);
+		}
+		set_dirty(&m);
+		emit_img("index-split-dirty", STD, &m, script_std,
+			 sizeof(script_std));
+		img_close(&m);
+	}
+	copy_pool("index", "index-log");
+	{
+		struct img m = img_open("index-log");
+
+		unsplit(&m, &l, 0);
+		set_dirty(&m);
+		emit_img("index-split-log", STD, &m, script_std,
+			 sizeof(script_std));
+		img_close(&m);
+	}
+	copy_pool("index", "index-log-landed");
+	{
+		struct img m = img_open("index-log-landed");
+
+		unsplit(&m, &l, 1);
+		set_dirty(&m);
+		emit_img("index-split-log-landed", STD, &m, script_short,
+			 sizeof(script_short));
+		img_close(&m);
+	}
 }
 
 /* seeds_write -- the whole corpus into dir */
@@ -717,6 +1000,7 @@ seeds_write(const char *dir)
 		mkdir(t, 0755);
 	mkdir(scratch, 0755);
 	shapes();
+	index_shapes();
 	crashes();
 	nasty();
 	printf("fuzz_tool: %u seeds, %zu bytes, in %s\n", nseeds, seed_bytes,
