@@ -861,7 +861,7 @@ pms_index_fini(struct pms_index *ix)
 /* ---- walk ---- */
 
 /*
- * pms_index_walk -- every entry of every segment, segment by segment in
+ * walk -- every entry of every segment, segment by segment in
  * hash order.  Each segment is copied under the split lock with the hash
  * range the directory gives it (the run of words naming it), and fn sees
  * only entries of that range (a split leaves copies behind until its
@@ -869,20 +869,18 @@ pms_index_fini(struct pms_index *ix)
  * them), so each entry is offered once however the index grows meanwhile,
  * and the walk always moves on, whatever the media says.
  */
-int
-pms_index_walk(struct pmemstore *ps,
-	       int (*fn)(struct pmemstore *ps, uint64_t entry, unsigned bucket,
-			 void *arg),
-	       void *arg)
+static int
+walk(struct pmemstore *ps, pms_walk_fn fn, void *arg, int sweep)
 {
-	struct pms_bucket *copy = malloc(PMS_SEG_PAGES * PMS_PAGE_SIZE);
+	struct pms_bucket *copy = NULL;
 	uint64_t cursor = 0; /* the first hash not yet walked */
-	int ret = 0;
+	int ret = 0, dirty = 0;
 
-	if (copy == NULL)
+	if (!sweep && (copy = malloc(PMS_SEG_PAGES * PMS_PAGE_SIZE)) == NULL)
 		return pms_err(ENOMEM, "out of memory");
 	for (;;) {
 		uint64_t seg, dw, *dir, i, j, n;
+		struct pms_bucket *b;
 		unsigned g;
 
 		pthread_mutex_lock(&ps->index.split_lock);
@@ -898,20 +896,46 @@ pms_index_walk(struct pmemstore *ps,
 		}
 		for (j = i + 1; j < n && ld(&dir[j]) == seg; j++)
 			;
-		memcpy(copy, seg_at(ps, seg), PMS_SEG_PAGES * PMS_PAGE_SIZE);
+		b = seg_at(ps, seg);
+		if (!sweep) {
+			/* word by word: inserts of other stripes CAS here */
+			for (unsigned k = 0; k < PMS_SEG_BUCKETS; k++)
+				for (unsigned e = 0; e < PMS_BUCKET_ENTRIES;
+				     e++)
+					copy[k].e[e] = ld(&b[k].e[e]);
+			b = copy;
+		}
 		pthread_mutex_unlock(&ps->index.split_lock);
-		for (unsigned k = 0; k < PMS_SEG_BUCKETS && !ret; k++) {
-			for (unsigned e = 0; e < PMS_BUCKET_ENTRIES && !ret;
-			     e++) {
-				uint64_t v = copy[k].e[e], h;
+		for (unsigned k = 0; k < PMS_SEG_BUCKETS && ret >= 0; k++) {
+			int zeroed = 0;
+
+			for (unsigned e = 0; e < PMS_BUCKET_ENTRIES; e++) {
+				uint64_t v = b[k].e[e], h;
+				int r, ours;
 
 				if (v == 0)
 					continue;
-				if (g &&
-				    (entry_hash(ps, v, g, &h) ||
-				     h >> (64 - g) < i || h >> (64 - g) >= j))
+				ours = !g || (entry_hash(ps, v, g, &h) == 0 &&
+					      h >> (64 - g) >= i &&
+					      h >> (64 - g) < j);
+				if (!ours && !sweep)
 					continue; /* a split's leftover */
-				ret = fn(ps, v, k, arg);
+				r = ours ? fn(ps, v, k, e, b, arg) : 0;
+				if (!sweep && r) {
+					ret = r;
+					break;
+				}
+				if (sweep && r == 0) {
+					st(&b[k].e[e], 0);
+					zeroed = 1;
+				}
+			}
+			if (ret)
+				break;
+			if (zeroed) {
+				dirty = 1;
+				if (pms_flush(ps, &b[k], sizeof(b[k])))
+					ret = -1;
 			}
 		}
 		if (ret || j == n)
@@ -919,5 +943,20 @@ pms_index_walk(struct pmemstore *ps,
 		cursor = j << (64 - g); /* g > 0 here: j < n */
 	}
 	free(copy);
+	(void)dirty;
 	return ret;
+}
+
+/* pms_index_walk -- see index.h */
+int
+pms_index_walk(struct pmemstore *ps, pms_walk_fn fn, void *arg)
+{
+	return walk(ps, fn, arg, 0);
+}
+
+/* pms_index_sweep -- see index.h */
+int
+pms_index_sweep(struct pmemstore *ps, pms_walk_fn keep, void *arg)
+{
+	return walk(ps, keep, arg, 1);
 }

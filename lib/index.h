@@ -9,6 +9,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "layout.h"
+
 #define PMS_INDEX_STRIPES 1024
 #define PMS_STRIPE_SHIFT 54 /* stripe = top 10 bits of the hash */
 
@@ -106,13 +108,25 @@ struct pms_claim *pms_index_claimed(struct pms_stripe *st,
 				    const uint8_t uuid[16]);
 
 /*
- * pms_index_walk -- call fn(loc, hash tag, bucket, arg) for every entry,
- * a segment at a time (each copied under the split lock, so fn may call
- * into the pool); fn returns nonzero to stop, which walk returns
+ * pms_walk_fn -- an entry the walk offers: its value, its place (bucket,
+ * index) in seg, the segment's buckets (a copy, or the segment itself
+ * for a sweep); nonzero stops the walk (a sweep: 0 zeroes the entry)
  */
-int pms_index_walk(struct pmemstore *ps,
-		   int (*fn)(struct pmemstore *ps, uint64_t entry,
-			     unsigned bucket, void *arg),
-		   void *arg);
+typedef int (*pms_walk_fn)(struct pmemstore *ps, uint64_t entry,
+			   unsigned bucket, unsigned idx,
+			   const struct pms_bucket *seg, void *arg);
+
+/*
+ * pms_index_walk -- call fn for every entry, a segment at a time (each
+ * copied under the split lock, so fn may call into the pool); fn returns
+ * nonzero to stop, which walk returns
+ */
+int pms_index_walk(struct pmemstore *ps, pms_walk_fn fn, void *arg);
+
+/*
+ * pms_index_sweep -- at a close, nothing running: every entry for which
+ * keep returns 0 is zeroed (flushed; the caller fences)
+ */
+int pms_index_sweep(struct pmemstore *ps, pms_walk_fn keep, void *arg);
 
 #endif /* PMS_INDEX_H */

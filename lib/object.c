@@ -57,7 +57,7 @@ ld64(const void *p)
 	return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
 }
 
-/* st_uuid / ld_uuid -- a UUID on media as two 8-byte words */
+/* st_uuid -- a UUID on media as two 8-byte words */
 static void
 st_uuid(uint8_t *dst, const uint8_t *uuid)
 {
@@ -66,14 +66,6 @@ st_uuid(uint8_t *dst, const uint8_t *uuid)
 	memcpy(w, uuid, 16);
 	st64(dst, w[0]);
 	st64(dst + 8, w[1]);
-}
-
-static void
-ld_uuid(uint8_t *uuid, const uint8_t *src)
-{
-	uint64_t w[2] = {ld64(src), ld64(src + 8)};
-
-	memcpy(uuid, w, 16);
 }
 
 /* hdr_of -- header of slot i of a small-object slab page */
@@ -122,6 +114,51 @@ check_ps(struct pmemstore *ps, const void *id, int writes)
 /* ---- what exists ---- */
 
 /*
+ * PMS_NO_TSAN -- a function that reads a header, record or descriptor
+ * that a lookup found but that may be the application's data by now (the
+ * object freed and its page reused meanwhile): the reads are atomic and
+ * the identity check rejects whatever they see, so the race with the
+ * application's plain stores is benign; ThreadSanitizer is told so here
+ * (objects carved from the pool are otherwise invisible to it)
+ */
+#if defined(__clang__) || __GNUC__ >= 8
+#define PMS_NO_TSAN __attribute__((no_sanitize("thread")))
+#else
+#define PMS_NO_TSAN
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define PMS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PMS_TSAN 1
+#endif
+#endif
+
+/*
+ * vld64 -- a load of a word of a header or record being verified: relaxed
+ * atomic, but under ThreadSanitizer a volatile load that it does not see
+ * (an atomic one it would still pair with the application's stores)
+ */
+PMS_NO_TSAN static inline uint64_t
+vld64(const void *p)
+{
+#ifdef PMS_TSAN
+	return *(const volatile uint64_t *)p;
+#else
+	return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+#endif
+}
+
+/* vld_uuid -- a UUID of a header or record being verified */
+PMS_NO_TSAN static inline void
+vld_uuid(uint8_t *uuid, const uint8_t *src)
+{
+	uint64_t w[2] = {vld64(src), vld64(src + 8)};
+
+	memcpy(uuid, w, 16);
+}
+
+/*
  * struct view -- an object as verified on media: where it is, its size
  * and UUID
  */
@@ -148,18 +185,18 @@ view_addr(struct pmemstore *ps, const struct view *v)
  * object's (its check verifies, its run is in bounds and its HEAD points
  * back)?  Fills v.
  */
-static int
+PMS_NO_TSAN static int
 verify_record(struct pmemstore *ps, uint64_t rpage, unsigned rslot,
 	      struct view *v)
 {
 	const struct pms_record *r = rec_of(ps, rpage, rslot);
-	uint64_t size = ld64(&r->size), page = ld64(&r->page);
-	uint64_t n = ld64(&r->npages), check = ld64(&r->check);
+	uint64_t size = vld64(&r->size), page = vld64(&r->page);
+	uint64_t n = vld64(&r->npages), check = vld64(&r->check);
 	const struct pms_desc *d;
 
-	if (check == 0 || ld64(&r->rsvd[0]) || ld64(&r->rsvd[1]))
+	if (check == 0 || vld64(&r->rsvd[0]) || vld64(&r->rsvd[1]))
 		return 0;
-	ld_uuid(v->uuid, r->uuid);
+	vld_uuid(v->uuid, r->uuid);
 	if (size <= PMS_SMALL_MAX ||
 	    n != (size + PMS_PAGE_SIZE - 1) >> PMS_PAGE_SHIFT ||
 	    page >= ps->npages || n > ps->npages - page ||
@@ -184,7 +221,7 @@ verify_record(struct pmemstore *ps, uint64_t rpage, unsigned rslot,
  * only what the location names, every field checked (media is untrusted);
  * fills v.  A torn read of an object being written fails the check.
  */
-static int
+PMS_NO_TSAN static int
 verify_at(struct pmemstore *ps, uint64_t loc, struct view *v)
 {
 	uint64_t page = PMS_LOC_PAGE(loc), w0, size, check;
@@ -204,11 +241,11 @@ verify_at(struct pmemstore *ps, uint64_t loc, struct view *v)
 	if (cls == PMS_CLASS_RECORD)
 		return verify_record(ps, page, slot, v);
 	h = hdr_of(ps, page, slot);
-	check = ld64(&h->check);
-	size = ld64(&h->size); /* size and rsvd (0) */
+	check = vld64(&h->check);
+	size = vld64(&h->size); /* size and rsvd (0) */
 	if (check == 0 || size == 0 || size > pms_classes[cls].size)
 		return 0;
-	ld_uuid(v->uuid, h->uuid);
+	vld_uuid(v->uuid, h->uuid);
 	if (check != pms_check_small(ps->seed, v->uuid, size, page, slot, cls))
 		return 0;
 	v->size = size;
@@ -862,13 +899,16 @@ struct scan_run {
 
 /* run_holds -- find_in_runs's walk: is a inside this large object? */
 static int
-run_holds(struct pmemstore *ps, uint64_t e, unsigned bucket, void *arg)
+run_holds(struct pmemstore *ps, uint64_t e, unsigned bucket, unsigned idx,
+	  const struct pms_bucket *seg, void *arg)
 {
 	struct scan_run *sr = arg;
 	struct view v;
 	const uint8_t *p;
 
 	(void)bucket;
+	(void)idx;
+	(void)seg;
 	if (!verify_at(ps, PMS_ENTRY_LOC(e), &v) || v.npages == 0)
 		return 0;
 	p = view_addr(ps, &v);
@@ -948,42 +988,61 @@ struct each {
 };
 
 /*
- * live_entry -- is an entry, found in bucket of its segment, the one entry
- * of a live object (it verifies, its tag is its UUID's, and the bucket is
- * in one of the UUID's windows)?  A claim in flight decides as for a lookup.
+ * live_entry -- is an entry, found at (bucket, idx) of segment seg, the
+ * one entry of a live object: it verifies, its tag is its UUID's, the
+ * bucket is in one of the UUID's windows, and no copy of it comes before
+ * in the windows (damage can duplicate one)?  A claim in flight decides
+ * as for a lookup.
  */
 static int
-live_entry(struct pmemstore *ps, uint64_t e, unsigned bucket, struct view *v)
+live_entry(struct pmemstore *ps, uint64_t e, unsigned bucket, unsigned idx,
+	   const struct pms_bucket *seg, struct view *v)
 {
 	uint64_t h;
-	unsigned b1, b2;
+	unsigned w[2 * PMS_WINDOW], first = 2 * PMS_WINDOW;
 
 	if (!verify_at(ps, PMS_ENTRY_LOC(e), v))
 		return 0;
 	h = pms_hash_uuid(ps->seed, v->uuid);
-	b1 = PMS_HASH_B1(h);
-	b2 = PMS_HASH_B2(h);
-	if (PMS_HASH_TAG(h) != PMS_ENTRY_TAG(e) ||
-	    ((bucket - b1) % PMS_SEG_BUCKETS >= PMS_WINDOW &&
-	     (bucket - b2) % PMS_SEG_BUCKETS >= PMS_WINDOW))
+	if (PMS_HASH_TAG(h) != PMS_ENTRY_TAG(e))
 		return 0;
+	for (unsigned k = 0; k < 2 * PMS_WINDOW; k++) {
+		w[k] = ((k < PMS_WINDOW ? PMS_HASH_B1(h) : PMS_HASH_B2(h)) +
+			k % PMS_WINDOW) %
+		       PMS_SEG_BUCKETS;
+		if (w[k] == bucket && first == 2 * PMS_WINDOW)
+			first = k;
+	}
+	if (first == 2 * PMS_WINDOW)
+		return 0; /* outside its windows */
+	/* the first copy in window order is the one */
+	for (unsigned k = 0; k < 2 * PMS_WINDOW; k++) {
+		for (unsigned i = 0; i < PMS_BUCKET_ENTRIES; i++) {
+			if (w[k] == bucket && i == idx)
+				goto first_copy;
+			if (seg[w[k]].e[i] == e)
+				return 0;
+		}
+	}
+first_copy:
 	if (__atomic_load_n(&pms_index_stripe(&ps->index, h)->nclaims,
 			    __ATOMIC_ACQUIRE)) {
-		struct view w;
+		struct view x;
 
-		return find(ps, v->uuid, h, &w, 0) > 0 && w.loc == v->loc;
+		return find(ps, v->uuid, h, &x, 0) > 0 && x.loc == v->loc;
 	}
 	return 1;
 }
 
 /* each_entry -- pmemstore_foreach's walk: one entry */
 static int
-each_entry(struct pmemstore *ps, uint64_t e, unsigned bucket, void *arg)
+each_entry(struct pmemstore *ps, uint64_t e, unsigned bucket, unsigned idx,
+	   const struct pms_bucket *seg, void *arg)
 {
 	struct each *ea = arg;
 	struct view v;
 
-	if (!live_entry(ps, e, bucket, &v))
+	if (!live_entry(ps, e, bucket, idx, seg, &v))
 		return 0;
 	if (ea->cb == NULL) {
 		ea->objects++;
@@ -1023,6 +1082,29 @@ pms_obj_count(struct pmemstore *ps, uint64_t *objects, uint64_t *bytes)
 	*objects = ea.objects;
 	*bytes = ea.bytes;
 	return 0;
+}
+
+/* keep_entry -- pms_obj_sweep's test: the entry is a live object's */
+static int
+keep_entry(struct pmemstore *ps, uint64_t e, unsigned bucket, unsigned idx,
+	   const struct pms_bucket *seg, void *arg)
+{
+	struct view v;
+
+	(void)arg;
+	return live_entry(ps, e, bucket, idx, seg, &v);
+}
+
+/*
+ * pms_obj_sweep -- at the first clean close after a crash (nothing runs):
+ * every entry that names no live object (an allocation or free a crash
+ * cut short, a duplicate) is zeroed, so that a clean pool holds no stale
+ * entry; flushed, the caller fences.  O(entries).
+ */
+int
+pms_obj_sweep(struct pmemstore *ps)
+{
+	return pms_index_sweep(ps, keep_entry, NULL);
 }
 
 /* ---- after a crash: what a slab page holds ---- */

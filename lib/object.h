@@ -17,6 +17,7 @@ struct pms_obj_run {
 };
 
 int pms_obj_rehash(struct pmemstore *ps, uint64_t loc, uint64_t *hash);
+int pms_obj_sweep(struct pmemstore *ps);
 int pms_obj_count(struct pmemstore *ps, uint64_t *objects, uint64_t *bytes);
 int pms_obj_run_dead(struct pmemstore *ps, uint64_t p);
 int pms_obj_validate(struct pmemstore *ps, uint64_t p, unsigned cls,

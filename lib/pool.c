@@ -930,7 +930,7 @@ shutdown_clean(struct pmemstore *ps)
 	int64_t objects, bytes;
 
 	if (ps->dirty) {
-		if (pms_heap_settle(ps, 1) ||
+		if (pms_heap_settle(ps, 1) || pms_obj_sweep(ps) ||
 		    pms_obj_count(ps, &ps->objects, &ps->bytes))
 			return -1;
 	} else {

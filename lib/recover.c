@@ -263,6 +263,28 @@ scan(struct pmemstore *ps, struct fixes *f, struct tally *ty)
 				malformed(ps, p, "is a malformed index page");
 				goto out;
 			}
+			/*
+			 * A segment is whole: its first page's descriptor
+			 * and the three after it (a page of it read as
+			 * free would be handed out under the index)
+			 */
+			if (kind == PMS_INDEX_SEG) {
+				uint64_t first = p - dist;
+				int whole = 1;
+
+				for (uint64_t q = 0; q < PMS_SEG_PAGES; q++)
+					whole &= first + q < hwm &&
+						 ps->desc[first + q].w0 ==
+							 PMS_DESC_INDEX_W0(
+								 PMS_INDEX_SEG,
+								 q);
+				if (!whole) {
+					malformed(ps, p,
+						  "is a page of a broken index "
+						  "segment");
+					goto out;
+				}
+			}
 			if (kind == PMS_INDEX_DIR &&
 			    (p < dir || p >= dir + ndir)) {
 				/* superseded, or an orphan of a doubling */

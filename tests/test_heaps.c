@@ -14,7 +14,6 @@
 #define PC_OBJS 20000 /* objects per producer */
 #define PC_QUEUE 256
 
-
 /* 64 B objects two index segments and a page of slack hold (42 a page) */
 #define INDEX_SLACK ((2 * 4 + 1) * 42)
 /* one producer-consumer pair: a ring of UUIDs */
