@@ -1099,12 +1099,16 @@ keep_entry(struct pmemstore *ps, uint64_t e, unsigned bucket, unsigned idx,
  * pms_obj_sweep -- at the first clean close after a crash (nothing runs):
  * every entry that names no live object (an allocation or free a crash
  * cut short, a duplicate) is zeroed, so that a clean pool holds no stale
- * entry; flushed, the caller fences.  O(entries).
+ * entry; flushed, one fence.  O(entries).
  */
 int
 pms_obj_sweep(struct pmemstore *ps)
 {
-	return pms_index_sweep(ps, keep_entry, NULL);
+	if (pms_index_sweep(ps, keep_entry, NULL))
+		return -1;
+	/* the entries are gone before the clean-close record can land */
+	pms_drain(ps);
+	return 0;
 }
 
 /* ---- after a crash: what a slab page holds ---- */
