@@ -1031,7 +1031,9 @@ cand_take(struct pmemstore *ps, struct pms_heap *h, unsigned cls)
 			pthread_mutex_unlock(&ps->heaps.map_lock);
 			return NULL;
 		}
-		p = c->v[--c->n];
+		/* atomic: the emptiness test above reads it without the lock */
+		__atomic_store_n(&c->n, c->n - 1, __ATOMIC_RELAXED);
+		p = c->v[c->n];
 		pthread_mutex_unlock(&ps->heaps.map_lock);
 		m = map_slot(ps, p);
 		if (!__atomic_compare_exchange_n(m, &s, PMS_MAP_ADOPTING, 0,

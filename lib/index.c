@@ -15,15 +15,18 @@
  * Concurrency.  Entries are single 8-byte words: inserted with a CAS into
  * an empty one, removed with a store of 0, under the stripe lock of the
  * UUID (the top 10 hash bits, so a segment of depth >= 10 lies in one
- * stripe).  A split takes the split lock, then the stripe locks of the
- * segment's hash range in ascending order (so no entry of the segment
- * changes under it), then, for pages, the page lock.  Lookups take no lock:
+ * stripe).  A split takes the split lock, marks the segment as splitting,
+ * and takes and releases each stripe lock of the segment's hash range
+ * once (a barrier: no writer is left in the segment, and new ones wait
+ * for the mark to go), then, for pages, the page lock.  No thread ever
+ * holds two stripe locks.  Lookups take no lock:
  * they read the directory word, the directory and the buckets, and retry
  * a miss when their stripe's seq shows a split took entries out meanwhile.
  * Directories superseded by a doubling stay mapped and readable until
  * close, so a lookup holding an old one still finds every entry.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -112,6 +115,33 @@ seg_writable(struct pmemstore *ps, uint64_t p)
 		       "pool %s: the index names page %llu, which is no "
 		       "segment; run pmemstore_check",
 		       ps->path, (unsigned long long)p);
+}
+
+/*
+ * seg_for_write -- the segment of hash h for a writer holding the stripe
+ * lock sp: while a split works on that segment, the writer lets go of its
+ * stripe lock and waits (the split's barrier took and released every
+ * stripe of the segment once after it set splitting, so no writer is in
+ * the segment and none enters until it is done); 0 or -1
+ */
+static int
+seg_for_write(struct pmemstore *ps, struct pms_stripe *sp, uint64_t h,
+	      uint64_t *seg)
+{
+	for (;;) {
+		uint64_t dw = __atomic_load_n(&ps->index.dir, __ATOMIC_ACQUIRE);
+
+		if (seg_for(ps, dw, h, seg))
+			return -1;
+		if (__atomic_load_n(&ps->index.splitting, __ATOMIC_ACQUIRE) !=
+		    *seg + 1)
+			return seg_writable(ps, *seg);
+		pthread_mutex_unlock(&sp->lock);
+		while (__atomic_load_n(&ps->index.splitting,
+				       __ATOMIC_ACQUIRE) == *seg + 1)
+			sched_yield();
+		pthread_mutex_lock(&sp->lock);
+	}
 }
 
 /* window -- the i-th bucket (0..3) of hash h's two windows */
@@ -264,12 +294,11 @@ pms_index_insert(struct pmemstore *ps, struct pms_stripe *sp, uint64_t h,
 	uint64_t e = PMS_ENTRY(h, loc), tag = PMS_HASH_TAG(h), seg;
 
 	for (;;) {
-		uint64_t dw = __atomic_load_n(&ps->index.dir, __ATOMIC_ACQUIRE);
 		struct pms_bucket *b;
 		uint64_t *free[2] = {NULL, NULL}, *same = NULL;
 		unsigned nfree[2] = {0, 0};
 
-		if (seg_for(ps, dw, h, &seg) || seg_writable(ps, seg))
+		if (seg_for_write(ps, sp, h, &seg))
 			return -1;
 		b = seg_at(ps, seg);
 		__builtin_prefetch(&b[window(h, PMS_WINDOW)]);
@@ -327,14 +356,13 @@ pms_index_insert(struct pmemstore *ps, struct pms_stripe *sp, uint64_t h,
  * flushes with the rest of its commit; 0 or -1
  */
 int
-pms_index_remove(struct pmemstore *ps, uint64_t h, uint64_t loc, void **lines,
-		 unsigned *n)
+pms_index_remove(struct pmemstore *ps, struct pms_stripe *sp, uint64_t h,
+		 uint64_t loc, void **lines, unsigned *n)
 {
 	uint64_t e = PMS_ENTRY(h, loc), seg;
-	uint64_t dw = __atomic_load_n(&ps->index.dir, __ATOMIC_ACQUIRE);
 	struct pms_bucket *b;
 
-	if (seg_for(ps, dw, h, &seg) || seg_writable(ps, seg))
+	if (seg_for_write(ps, sp, h, &seg))
 		return -1;
 	b = seg_at(ps, seg);
 	*n = 0;
@@ -404,9 +432,13 @@ entry_hash(struct pmemstore *ps, uint64_t e, unsigned depth, uint64_t *h)
 	return 0;
 }
 
-/* lock_range -- lock (or unlock) the stripes of a hash prefix */
+/*
+ * barrier -- take and release, one at a time, every stripe lock of a hash
+ * prefix: after it, no writer that entered the segment before splitting
+ * was set is still in it (writers hold their stripe lock throughout)
+ */
 static void
-lock_range(struct pmemstore *ps, unsigned depth, uint64_t prefix, int lock)
+barrier(struct pmemstore *ps, unsigned depth, uint64_t prefix)
 {
 	uint64_t lo, n;
 
@@ -420,10 +452,8 @@ lock_range(struct pmemstore *ps, unsigned depth, uint64_t prefix, int lock)
 	for (uint64_t i = 0; i < n; i++) {
 		struct pms_stripe *sp = &ps->index.stripes[lo + i];
 
-		if (lock)
-			pthread_mutex_lock(&sp->lock);
-		else
-			pthread_mutex_unlock(&sp->lock);
+		pthread_mutex_lock(&sp->lock);
+		pthread_mutex_unlock(&sp->lock);
 	}
 }
 
@@ -594,7 +624,9 @@ split(struct pmemstore *ps, uint64_t h)
 	if (seg_for(ps, dw, h, &seg) ||
 	    seg_meta(ps, seg, PMS_DIR_DEPTH(dw), h, &depth, &prefix))
 		goto out_unlocked;
-	lock_range(ps, depth, prefix, 1);
+	/* writers of the segment out, new ones wait (seg_for_write) */
+	__atomic_store_n(&ps->index.splitting, seg + 1, __ATOMIC_SEQ_CST);
+	barrier(ps, depth, prefix);
 	if (depth == PMS_DIR_DEPTH(dw) && dir_double(ps))
 		goto out;
 	if (pms_pages_alloc(ps, PMS_SEG_PAGES, PMS_SEG_PAGES, &twin))
@@ -641,7 +673,7 @@ split(struct pmemstore *ps, uint64_t h)
 out:
 	if (ret && errno == EIO)
 		__atomic_store_n(&ps->broken, 1, __ATOMIC_RELEASE);
-	lock_range(ps, depth, prefix, 0);
+	__atomic_store_n(&ps->index.splitting, 0, __ATOMIC_RELEASE);
 out_unlocked:
 	pthread_mutex_unlock(&ps->index.split_lock);
 	return ret;

@@ -64,6 +64,7 @@ struct pms_index {
 	struct pms_stripe *stripes;
 	pthread_mutex_t split_lock; /* one split or doubling at a time */
 	uint64_t dir;		    /* PMS_DIR_WORD in use (atomic) */
+	uint64_t splitting;	    /* the segment a split works on, + 1 */
 	uint64_t pages;		    /* pages of segments and directories */
 	struct pms_oldir *old;	    /* superseded directories (close frees) */
 	size_t nold;
@@ -98,8 +99,8 @@ int pms_index_find(struct pmemstore *ps, uint64_t hash,
 int pms_index_insert(struct pmemstore *ps, struct pms_stripe *st, uint64_t hash,
 		     uint64_t loc, pms_index_match_fn match, void *arg,
 		     uint64_t **where);
-int pms_index_remove(struct pmemstore *ps, uint64_t hash, uint64_t loc,
-		     void **lines, unsigned *n);
+int pms_index_remove(struct pmemstore *ps, struct pms_stripe *st, uint64_t hash,
+		     uint64_t loc, void **lines, unsigned *n);
 int pms_index_has(struct pmemstore *ps, uint64_t hash, uint64_t loc);
 
 void pms_index_claim(struct pms_stripe *st, struct pms_claim *c);

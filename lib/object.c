@@ -666,7 +666,7 @@ fail:
 	 */
 	pthread_mutex_lock(&sp->lock);
 	gone = err != EIO &&
-	       pms_index_remove(ps, h, res_loc(&r), lines, &nlines) == 0 &&
+	       pms_index_remove(ps, sp, h, res_loc(&r), lines, &nlines) == 0 &&
 	       flush_lines(ps, lines, nlines) == 0;
 	if (gone)
 		pms_drain(ps);
@@ -816,7 +816,7 @@ persist_free(struct pmemstore *ps, const uuid_t id)
 		s = pms_heap_slab_of(ps, me, PMS_LOC_PAGE(v.loc));
 		pthread_mutex_lock(&sp->lock);
 	}
-	if (s == NULL || pms_index_remove(ps, h, v.loc, lines, &nlines)) {
+	if (s == NULL || pms_index_remove(ps, sp, h, v.loc, lines, &nlines)) {
 		if (s)
 			broken(ps);
 		pms_index_unclaim(sp, &c);
