@@ -400,7 +400,8 @@ test_fill_mixed(void)
 	/* no page was lost: 64 B objects fill as in a fresh pool */
 	size_t n64 = fill_uniform(ps, &f, 64, &rng);
 	printf(", then %zu x 64 B (fresh pool %zu)\n", n64, base);
-	CU_ASSERT_EQUAL(n64, base);
+	/* as in a fresh pool but for the pages of its own index */
+	CU_ASSERT(model_ok(ps, n64, 64));
 	fill_free(ps, &f, &rng);
 	check_empty(ps, &initial);
 	EXPECT_OK(pmemstore_close(ps));
