@@ -323,6 +323,15 @@ walk_cb(const uuid_t id, void *ptr, size_t size, void *arg)
 }
 
 /*
+ * Lenient_counts -- random damage to headers of a cleanly closed pool:
+ * format 2's open reads no header and trusts the clean-close record's
+ * counts (docs/format.md), so the count may disagree with the objects a
+ * walk verifies; pmemstore_check finds such damage.  Everything else must
+ * still hold.
+ */
+static int Lenient_counts;
+
+/*
  * probe_use -- in a child: open; if it succeeds, read every object, use
  * the pool, close.  Returns 0 when opened and used, the errno when
  * rejected, 200+ when the opened pool misbehaved.
@@ -346,7 +355,7 @@ probe_use(struct probe *pr)
 	if (pmemstore_foreach(ps, walk_cb, &acc) != 0)
 		return 203;
 	pr->res->objects = acc.n;
-	if (acc.n != st.objects)
+	if (acc.n != st.objects && !Lenient_counts)
 		return 204;
 	if (!(pr->flags & PMEMSTORE_RDONLY)) {
 		static const size_t sizes[] = {1, 64, 2016, 5000, 1 * MIB};
@@ -1089,7 +1098,9 @@ test_garbage_descriptors(void)
 			CU_ASSERT_EQUAL(file_write_at(path, off, &byte, 1), 0);
 		}
 		snprintf(what, sizeof(what), "fuzz round %d", round);
+		Lenient_counts = 1;
 		probe(path, what);
+		Lenient_counts = 0;
 		test_pool_remove(path);
 	}
 out:
