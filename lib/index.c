@@ -433,6 +433,22 @@ entry_hash(struct pmemstore *ps, uint64_t e, unsigned depth, uint64_t *h)
 }
 
 /*
+ * stripe_range -- the stripes [lo, lo + n) of the hashes with the depth-bit
+ * prefix prefix: one stripe holds a whole segment of depth >= 10
+ */
+static void
+stripe_range(unsigned depth, uint64_t prefix, uint64_t *lo, uint64_t *n)
+{
+	if (depth >= ALL_STRIPES_BITS) {
+		*lo = prefix >> (depth - ALL_STRIPES_BITS);
+		*n = 1;
+	} else {
+		*lo = prefix << (ALL_STRIPES_BITS - depth);
+		*n = 1ULL << (ALL_STRIPES_BITS - depth);
+	}
+}
+
+/*
  * barrier -- take and release, one at a time, every stripe lock of a hash
  * prefix: after it, no writer that entered the segment before splitting
  * was set is still in it (writers hold their stripe lock throughout)
@@ -442,13 +458,7 @@ barrier(struct pmemstore *ps, unsigned depth, uint64_t prefix)
 {
 	uint64_t lo, n;
 
-	if (depth >= ALL_STRIPES_BITS) {
-		lo = prefix >> (depth - ALL_STRIPES_BITS);
-		n = 1;
-	} else {
-		lo = prefix << (ALL_STRIPES_BITS - depth);
-		n = 1ULL << (ALL_STRIPES_BITS - depth);
-	}
+	stripe_range(depth, prefix, &lo, &n);
 	for (uint64_t i = 0; i < n; i++) {
 		struct pms_stripe *sp = &ps->index.stripes[lo + i];
 
@@ -463,13 +473,7 @@ seq_range(struct pmemstore *ps, unsigned depth, uint64_t prefix)
 {
 	uint64_t lo, n;
 
-	if (depth >= ALL_STRIPES_BITS) {
-		lo = prefix >> (depth - ALL_STRIPES_BITS);
-		n = 1;
-	} else {
-		lo = prefix << (ALL_STRIPES_BITS - depth);
-		n = 1ULL << (ALL_STRIPES_BITS - depth);
-	}
+	stripe_range(depth, prefix, &lo, &n);
 	for (uint64_t i = 0; i < n; i++) {
 		struct pms_stripe *sp = &ps->index.stripes[lo + i];
 
