@@ -343,9 +343,35 @@ idle_main(void *arg)
 }
 
 /*
+ * same_room -- a fill of the pool got as many objects as the first one:
+ * exactly, unless the index grew since (a window the first fill's order
+ * of inserts left room in filled up), which costs a segment's pages
+ */
+static void
+same_room(struct pmemstore *ps, unsigned n, unsigned fresh, uint64_t grown)
+{
+	uint64_t now = get_stats(ps).index_pages;
+
+	if (now == grown) {
+		CU_ASSERT_EQUAL(n, fresh);
+	} else {
+		CU_ASSERT(n + INDEX_SLACK >= fresh && n <= fresh);
+	}
+	if (n != fresh)
+		fprintf(stderr,
+			"borrow: %u objects, fresh %u, index %llu -> "
+			"%llu pages\n",
+			n, fresh, (unsigned long long)grown,
+			(unsigned long long)now);
+}
+
+/*
  * test_borrow -- a thread allocates one object and idles, its slab page
  * holding free slots and its group free pages: a fill by another thread
- * still gets everything else (the pages given back, the slots borrowed)
+ * still gets everything else (the pages given back, the slots borrowed).
+ * Every fill inserts the same UUIDs in the same order as the first, so
+ * the index the first one grew takes them with no split and the counts
+ * compare exactly; other names could need one more segment (4 pages).
  */
 static void
 test_borrow(void)
@@ -354,24 +380,25 @@ test_borrow(void)
 	struct pmemstore *ps =
 		EXPECT_PTR(pmemstore_create(path, 16 * MIB, 0600));
 	struct maker m = {0};
-	uuid_t *ids;
+	uuid_t *ids, first;
+	uint64_t rest = test_seed(), grown;
 	unsigned fresh, n;
 
 	if (ps == NULL)
 		goto out;
 	fresh = fill(ps, 64, test_seed(), &ids);
+	grown = get_stats(ps).index_pages;
 	free_all(ps, ids, fresh);
+	rnd_uuid(&rest, first); /* the idle thread's; the fill goes on */
 	m.ps = ps;
-	m.seed = test_seed() + 77;
+	m.seed = test_seed();
 	m.ids = calloc(1, sizeof(uuid_t));
 	pthread_barrier_init(&Idle_bar, NULL, 2);
 	pthread_create(&m.th, NULL, idle_main, &m);
 	pthread_barrier_wait(&Idle_bar);
 	CU_ASSERT_EQUAL(m.n, 1);
-	n = fill(ps, 64, test_seed() + 78, &ids);
-	CU_ASSERT_EQUAL(n + 1, fresh);
-	if (n + 1 != fresh)
-		fprintf(stderr, "borrow: %u + 1 objects, fresh %u\n", n, fresh);
+	n = fill(ps, 64, rest, &ids);
+	same_room(ps, n + 1, fresh, grown);
 	free_all(ps, ids, n);
 	CU_ASSERT_EQUAL(persist_free(ps, m.ids[0]), 0); /* a remote free */
 	pthread_barrier_wait(&Idle_bar);
@@ -379,8 +406,8 @@ test_borrow(void)
 	pthread_barrier_destroy(&Idle_bar);
 	free(m.ids);
 	CU_ASSERT_EQUAL(get_stats(ps).pages_used, get_stats(ps).index_pages);
-	n = fill(ps, 64, test_seed() + 79, &ids);
-	CU_ASSERT_EQUAL(n, fresh);
+	n = fill(ps, 64, test_seed(), &ids);
+	same_room(ps, n, fresh, grown);
 	free_all(ps, ids, n);
 	EXPECT_OK(pmemstore_close(ps));
 	EXPECT_OK(pmemstore_check(path, 0));
