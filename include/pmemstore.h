@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define PMEMSTORE_MAJOR_VERSION 1
-#define PMEMSTORE_MINOR_VERSION 1
+#define PMEMSTORE_MINOR_VERSION 3
 
 struct pmemstore;
 
@@ -80,10 +80,17 @@ struct pmemstore_stats {
 	uint64_t fences;	/* pmem_drain calls (ordering points) */
 	uint64_t msyncs;	/* pmem_msync calls (non-pmem mappings) */
 	uint64_t index_pages;	/* pages of the UUID index (since 1.2) */
-	uint64_t reserved[6];
+	/* since 1.3: pages_used counts persistent pages only; a page is
+	 * free, persistent (used), volatile or bad */
+	uint64_t pages_volatile; /* pages of the volatile heap */
+	uint64_t pages_bad;	 /* pages never handed out (device errors) */
+	uint64_t volatile_bytes; /* usable bytes of live volatile blocks */
+	uint64_t discards;	 /* pages given back to the file system */
+	uint64_t reserved[2];
 };
 
 #define PMEMSTORE_HAVE_INDEX_PAGES 1
+#define PMEMSTORE_HAVE_VOLATILE 1
 
 PMEMSTORE_API int pmemstore_stats(struct pmemstore *ps,
 				  struct pmemstore_stats *st);
@@ -122,6 +129,23 @@ PMEMSTORE_API int pmemstore_check(const char *path, unsigned flags);
 PMEMSTORE_API int pmemstore_check_report(
 	const char *path, unsigned flags,
 	int (*report)(const struct pmemstore_finding *f, void *arg), void *arg);
+
+/*
+ * the volatile heap (since 1.3), see pmemstore_malloc(3): memory from the
+ * pool's free pages that does not survive a close or a crash; jemalloc
+ * arenas of the pool's own, 0 fences per call.  Pointers are valid until
+ * pmemstore_close.  NULL with errno ENOMEM when no page is free.
+ */
+PMEMSTORE_API void *pmemstore_malloc(struct pmemstore *ps, size_t size);
+PMEMSTORE_API void *pmemstore_calloc(struct pmemstore *ps, size_t nmemb,
+				     size_t size);
+PMEMSTORE_API void *pmemstore_realloc(struct pmemstore *ps, void *ptr,
+				      size_t size);
+PMEMSTORE_API void *pmemstore_aligned_alloc(struct pmemstore *ps,
+					    size_t alignment, size_t size);
+PMEMSTORE_API void pmemstore_free(struct pmemstore *ps, void *ptr);
+PMEMSTORE_API size_t pmemstore_malloc_usable_size(struct pmemstore *ps,
+						  void *ptr);
 
 /* durability of the application's own stores */
 PMEMSTORE_API void persist_flush(struct pmemstore *ps, const void *addr,
