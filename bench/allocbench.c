@@ -8,11 +8,15 @@
  * does one untimed warm-up run and RUNS timed runs on one pool and sends
  * the figures back through a pipe.  The parent prints one CSV row per cell
  * and phase (the median of the runs) on stdout, progress on stderr, and
- * exits nonzero when any cell failed, crashed or timed out.
+ * exits nonzero when any cell failed, crashed or timed out.  When the run
+ * has pmemstore-volatile cells, a summary on stderr gives the volatile
+ * heap's goals (issue 9): its ratios to jemalloc and memkind-pmem and its
+ * fences and flushed lines per call.  Goals are printed, never asserted.
  *
- * The jemalloc peer runs in allocbench-je, the same sources linked with
- * jemalloc (Debian's jemalloc replaces malloc in the whole process): for
- * those cells the child execs allocbench-je --cell.  See bench/README.md.
+ * malloc in this process is jemalloc's (Debian's libjemalloc replaces it
+ * in every process that links it, and libpmemstore's volatile heap does):
+ * the jemalloc peer is plain malloc/free, the glibc peer calls
+ * __libc_malloc/__libc_free.  See bench/README.md.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -43,11 +47,7 @@
 #ifndef PMEMOBJ_VERSION_TEXT
 #define PMEMOBJ_VERSION_TEXT "?"
 #endif
-#ifdef ALLOCBENCH_JEMALLOC
-#define SELF "allocbench-je"
-#else
 #define SELF "allocbench"
-#endif
 
 #define MAX_LIST 32
 
@@ -57,7 +57,6 @@ struct opts {
 	const char *dir;
 	unsigned runs, warmup;
 	double timeout; /* per cell, seconds; 0 = none */
-	const char *je; /* allocbench-je */
 	unsigned threads[MAX_LIST], nthreads;
 	const char *wl[MAX_LIST];
 	unsigned nwl;
@@ -66,9 +65,6 @@ struct opts {
 	size_t sizes[MAX_SIZES];
 	unsigned nsizes;
 	struct wl_params wp;
-	/* --cell: run one cell, write its result to cell_fd */
-	int cell;
-	int cell_fd;
 };
 
 /* one phase of a cell: every run's figures */
@@ -343,6 +339,151 @@ size_text(const struct opts *o, const struct workload *wl, size_t size,
 		snprintf(buf, len, "%zu", size);
 }
 
+/* the medians printed, kept for the summary of the goals */
+struct row {
+	char workload[24];
+	char peer[24];
+	unsigned threads;
+	double ops_per_s;
+	int counted;	      /* fences and lines below are known */
+	double fences, lines; /* per allocator call */
+	const char *src;
+};
+
+#define MAX_ROWS 4096
+static struct row rows[MAX_ROWS];
+static unsigned nrows;
+
+/* the volatile heap's goals (issue 9): ops/s ratios, at least */
+#define VOL_PEER "pmemstore-volatile"
+#define GOAL_VS_JEMALLOC 0.7
+#define GOAL_VS_MEMKIND 1.0
+
+/*
+ * remember -- keep a printed row for print_goals
+ */
+static void
+remember(const char *workload, const char *peer, unsigned threads,
+	 double ops_per_s, int counted, double fences, double lines,
+	 const char *src)
+{
+	if (nrows == MAX_ROWS)
+		return;
+	struct row *r = &rows[nrows++];
+	snprintf(r->workload, sizeof(r->workload), "%s", workload);
+	snprintf(r->peer, sizeof(r->peer), "%s", peer);
+	r->threads = threads;
+	r->ops_per_s = ops_per_s;
+	r->counted = counted;
+	r->fences = fences;
+	r->lines = lines;
+	r->src = src;
+}
+
+/*
+ * row_of -- the row of a workload, peer and thread count, or NULL
+ */
+static const struct row *
+row_of(const char *workload, const char *peer, unsigned threads)
+{
+	for (unsigned i = 0; i < nrows; i++)
+		if (rows[i].threads == threads &&
+		    strcmp(rows[i].workload, workload) == 0 &&
+		    strcmp(rows[i].peer, peer) == 0)
+			return &rows[i];
+	return NULL;
+}
+
+/*
+ * goal_line -- one ratio of the summary against its goal
+ */
+static void
+goal_line(const struct row *vol, const char *peer, double goal)
+{
+	const struct row *r = row_of(vol->workload, peer, vol->threads);
+	if (r == NULL || r->ops_per_s <= 0) {
+		fprintf(stderr,
+			"#   %s / %-13s    -  (goal >= %.2f: no %s row)\n",
+			VOL_PEER, peer, goal, peer);
+		return;
+	}
+	double ratio = vol->ops_per_s / r->ops_per_s;
+	fprintf(stderr, "#   %s / %-13s %5.2f  (goal >= %.2f: %s)\n", VOL_PEER,
+		peer, ratio, goal, ratio >= goal ? "met" : "NOT met");
+}
+
+/*
+ * print_goals -- the volatile heap against its goals, on stderr
+ *
+ * For threadtest and larson, at 1 thread and at the most threads run:
+ * the Mops/s of the DRAM and pmem heaps, pmemstore-volatile's ratios to
+ * jemalloc and memkind-pmem, and its fences and flushed lines per call
+ * (the goal is none).  Printed, never asserted: the exit status says
+ * only whether every cell ran and checked out.
+ */
+static void
+print_goals(void)
+{
+	static const char *const wls[] = {"threadtest", "larson"};
+	static const char *const peers[] = {VOL_PEER, "jemalloc",
+					    "memkind-pmem", "glibc"};
+	int header = 0;
+	for (unsigned w = 0; w < 2; w++) {
+		unsigned ts[2] = {0, 0};
+		for (unsigned i = 0; i < nrows; i++) {
+			const struct row *r = &rows[i];
+			if (strcmp(r->workload, wls[w]) != 0 ||
+			    strcmp(r->peer, VOL_PEER) != 0)
+				continue;
+			if (r->threads == 1)
+				ts[0] = 1;
+			if (r->threads > ts[1])
+				ts[1] = r->threads;
+		}
+		for (unsigned k = 0; k < 2; k++) {
+			if (ts[k] == 0 || (k == 1 && ts[1] == ts[0]))
+				continue;
+			const struct row *vol = row_of(wls[w], VOL_PEER, ts[k]);
+			if (!header) {
+				fprintf(stderr,
+					"# volatile heap, issue 9 goals "
+					"(median Mops/s; reported, not "
+					"asserted)\n#   %-11s %3s",
+					"workload", "thr");
+				for (unsigned j = 0; j < 4; j++)
+					fprintf(stderr, " %18s", peers[j]);
+				fputc('\n', stderr);
+				header = 1;
+			}
+			fprintf(stderr, "#   %-11s %3u", wls[w], ts[k]);
+			for (unsigned j = 0; j < 4; j++) {
+				const struct row *r =
+					row_of(wls[w], peers[j], ts[k]);
+				if (r == NULL)
+					fprintf(stderr, " %18s", "-");
+				else
+					fprintf(stderr, " %18.3f",
+						r->ops_per_s / 1e6);
+			}
+			fputc('\n', stderr);
+			goal_line(vol, "jemalloc", GOAL_VS_JEMALLOC);
+			goal_line(vol, "memkind-pmem", GOAL_VS_MEMKIND);
+			if (!vol->counted)
+				fprintf(stderr,
+					"#   fences/op, flushed lines/op: not "
+					"counted\n");
+			else
+				fprintf(stderr,
+					"#   fences/op %.3f, flushed lines/op "
+					"%.3f (%s; goal 0: %s)\n",
+					vol->fences, vol->lines, vol->src,
+					vol->fences == 0 && vol->lines == 0
+						? "met"
+						: "NOT met");
+		}
+	}
+}
+
 /*
  * print_rows -- the CSV rows of one cell (one per phase)
  */
@@ -382,38 +523,13 @@ print_rows(const struct opts *o, const struct workload *wl, size_t size,
 			"  %-12s %-7s %2u thr  %-13s %10.3f Mops/s  %s\n",
 			c->workload, sz, c->threads, peer, med / 1e6,
 			fen[0] ? fen : "");
+		remember(c->workload, peer, c->threads, med, fen[0] != '\0',
+			 c->calls ? (double)c->fences / (double)c->calls : 0,
+			 c->calls ? (double)c->lines / (double)c->calls : 0,
+			 src[res->src]);
 	}
 	fflush(stdout);
 }
-
-#ifndef ALLOCBENCH_JEMALLOC
-/* saved for the exec of allocbench-je */
-static int g_argc;
-static char **g_argv;
-
-/*
- * exec_je -- in the child: run a jemalloc cell in allocbench-je
- */
-static void
-exec_je(const struct opts *o, const struct workload *wl, size_t size,
-	unsigned threads, int fd)
-{
-	char spec[256];
-	snprintf(spec, sizeof(spec), "%s,%zu,%u,jemalloc,%d", wl->name, size,
-		 threads, fd);
-	char **args = calloc((size_t)g_argc + 4, sizeof(char *));
-	if (args == NULL)
-		_exit(1);
-	args[0] = (char *)o->je;
-	args[1] = (char *)"--cell";
-	args[2] = spec;
-	for (int i = 1; i < g_argc; i++)
-		args[i + 2] = g_argv[i];
-	execv(o->je, args);
-	fprintf(stderr, SELF ": exec %s: %s\n", o->je, strerror(errno));
-	_exit(1);
-}
-#endif
 
 /*
  * remove_pools -- the pool files a (killed or crashed) child left behind
@@ -445,10 +561,6 @@ fork_cell(const struct opts *o, const struct workload *wl, size_t size,
 		die("fork: %s", strerror(errno));
 	if (pid == 0) {
 		close(fds[0]);
-#ifndef ALLOCBENCH_JEMALLOC
-		if (strcmp(peer, "jemalloc") == 0)
-			exec_je(o, wl, size, threads, fds[1]);
-#endif
 		_exit(run_cell(o, wl, size, threads, peer, fds[1]));
 	}
 	close(fds[1]);
@@ -544,26 +656,6 @@ probe_pmem(const char *dir)
 	return is_pmem;
 }
 
-#ifndef ALLOCBENCH_JEMALLOC
-/*
- * find_je -- allocbench-je beside this executable, or NULL
- */
-static const char *
-find_je(void)
-{
-	static char path[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
-	if (n <= 0)
-		return NULL;
-	path[n] = '\0';
-	char *slash = strrchr(path, '/');
-	if (slash == NULL)
-		return NULL;
-	strcpy(slash + 1, "allocbench-je");
-	return access(path, X_OK) == 0 ? path : NULL;
-}
-#endif
-
 /*
  * print_header -- what runs where, on stderr
  */
@@ -620,13 +712,14 @@ usage(FILE *f)
 		"prod-con,named\n"
 		"  -P LIST          peers: pmemstore,pmemobj-pool,pmemobj-dram,"
 		"glibc,\n"
-		"                   jemalloc,floor\n"
+		"                   jemalloc,floor,pmemstore-volatile,"
+		"memkind-pmem\n"
 		"  -S LIST          sizes of named (default 64,256,4K,64K,1M; "
 		"quick: 64,1M)\n"
 		"  -T SECONDS       kill a cell after this long (0: never; "
 		"quick 60, full 300)\n"
-		"  -J PATH          allocbench-je (default: beside this "
-		"program)\n"
+		"  -J PATH          ignored: there is no allocbench-je any "
+		"more\n"
 		"  -s SEED          seed of UUIDs and random choices (default "
 		"1)\n"
 		"  --tt-objects N   threadtest objects in all (100000; quick "
@@ -671,7 +764,6 @@ enum {
 	OPT_PC_QUEUE,
 	OPT_NM_OBJECTS,
 	OPT_NM_BYTES,
-	OPT_CELL,
 };
 
 static const struct option longopts[] = {
@@ -686,7 +778,6 @@ static const struct option longopts[] = {
 	{"pc-queue", required_argument, NULL, OPT_PC_QUEUE},
 	{"nm-objects", required_argument, NULL, OPT_NM_OBJECTS},
 	{"nm-bytes", required_argument, NULL, OPT_NM_BYTES},
-	{"cell", required_argument, NULL, OPT_CELL},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -697,7 +788,7 @@ static const struct option longopts[] = {
  * parse -- the command line into o (the mode's preset first)
  */
 static void
-parse(int argc, char *argv[], struct opts *o, char **cell)
+parse(int argc, char *argv[], struct opts *o)
 {
 	int c;
 	const char *mode = "conventional";
@@ -708,7 +799,6 @@ parse(int argc, char *argv[], struct opts *o, char **cell)
 	set_mode(o, mode);
 	opterr = 1;
 	optind = 0;
-	*cell = NULL;
 	struct wl_params *wp = &o->wp;
 	while ((c = getopt_long(argc, argv, SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
@@ -740,7 +830,7 @@ parse(int argc, char *argv[], struct opts *o, char **cell)
 			o->timeout = atof(optarg);
 			break;
 		case 'J':
-			o->je = optarg;
+			/* allocbench-je's path: kept for old scripts */
 			break;
 		case 's':
 			wp->seed = parse_size(optarg);
@@ -777,9 +867,6 @@ parse(int argc, char *argv[], struct opts *o, char **cell)
 			break;
 		case OPT_NM_BYTES:
 			wp->nm_bytes = parse_num(optarg);
-			break;
-		case OPT_CELL:
-			*cell = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -819,12 +906,7 @@ int
 main(int argc, char *argv[])
 {
 	static struct opts o;
-	char *cell;
-#ifndef ALLOCBENCH_JEMALLOC
-	g_argc = argc;
-	g_argv = argv;
-#endif
-	parse(argc, argv, &o, &cell);
+	parse(argc, argv, &o);
 	if (o.dir == NULL) {
 		struct stat st;
 		o.dir = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode)
@@ -832,56 +914,30 @@ main(int argc, char *argv[])
 				: ".";
 	}
 
-	if (cell != NULL) {
-		/* WORKLOAD,SIZE,THREADS,PEER,FD from the parent allocbench */
-		char wl_name[32], peer_name[32];
-		size_t size;
-		unsigned threads;
-		int fd;
-		if (sscanf(cell, "%31[^,],%zu,%u,%31[^,],%d", wl_name, &size,
-			   &threads, peer_name, &fd) != 5)
-			die("bad --cell '%s'", cell);
-		const struct workload *wl = workload_find(wl_name);
-		if (wl == NULL)
-			die("--cell: no workload '%s'", wl_name);
-		return run_cell(&o, wl, size, threads, peer_name, fd);
-	}
-
 	const char *const *all_wl = workload_names();
 	if (o.nwl == 0)
 		while (all_wl[o.nwl] != NULL)
 			o.wl[o.nwl] = all_wl[o.nwl], o.nwl++;
 	if (o.npeer == 0) {
-#ifdef ALLOCBENCH_JEMALLOC
-		o.peer[o.npeer++] = "jemalloc";
-#else
 		const char *const *all_peers = peer_names();
 		while (all_peers[o.npeer] != NULL)
 			o.peer[o.npeer] = all_peers[o.npeer], o.npeer++;
-#endif
 	}
 	for (unsigned i = 0; i < o.nwl; i++)
 		if (workload_find(o.wl[i]) == NULL)
 			die("no workload '%s'", o.wl[i]);
-	int skip_je = 0;
+	/* peers this build or process cannot run: skipped, with a message */
+	int skip[MAX_LIST] = {0};
 	for (unsigned i = 0; i < o.npeer; i++) {
-		if (peer_find(o.peer[i]) == NULL)
+		const struct peer_ops *ops = peer_find(o.peer[i]);
+		if (ops == NULL)
 			die("no peer '%s'", o.peer[i]);
-#ifndef ALLOCBENCH_JEMALLOC
-		if (strcmp(o.peer[i], "jemalloc") == 0) {
-			if (o.je == NULL)
-				o.je = find_je();
-			if (o.je == NULL || access(o.je, X_OK) != 0) {
-				fprintf(stderr,
-					"# jemalloc peer skipped: %s not "
-					"found (built when pkg-config finds "
-					"jemalloc: install libjemalloc-dev, "
-					"reconfigure; or -J PATH)\n",
-					o.je ? o.je : "allocbench-je");
-				skip_je = 1;
-			}
+		const char *why = ops->unavailable ? ops->unavailable() : NULL;
+		if (why != NULL) {
+			fprintf(stderr, "# %s peer skipped: %s\n", o.peer[i],
+				why);
+			skip[i] = 1;
 		}
-#endif
 	}
 
 	print_header(&o, probe_pmem(o.dir));
@@ -898,8 +954,7 @@ main(int argc, char *argv[])
 			size_t size = wl->sized ? o.sizes[s] : 0;
 			for (unsigned t = 0; t < o.nthreads; t++) {
 				for (unsigned k = 0; k < o.npeer; k++) {
-					if (skip_je &&
-					    strcmp(o.peer[k], "jemalloc") == 0)
+					if (skip[k])
 						continue;
 					cells++;
 					if (fork_cell(&o, wl, size,
@@ -910,6 +965,7 @@ main(int argc, char *argv[])
 			}
 		}
 	}
+	print_goals();
 	fprintf(stderr, "# %u cells, %u failed\n", cells, failures);
 	return failures ? 1 : 0;
 }

@@ -4,7 +4,8 @@
  *
  * This file owns the interfaces between bench/allocbench.c (options, one
  * child process per measured cell, CSV), bench/peers.c (the allocators
- * compared: pmemstore, pmemobj-pool, pmemobj-dram, glibc, jemalloc, floor)
+ * compared: pmemstore, pmemobj-pool, pmemobj-dram, glibc, jemalloc, floor,
+ * pmemstore-volatile, memkind-pmem)
  * and bench/workloads.c (threadtest, larson, shbench, prod-con, named).
  *
  * A peer is driven through slots: a workload names every object it keeps
@@ -67,12 +68,17 @@ struct peer_ops {
 	void *(*get)(struct peer *p, unsigned tid, size_t slot, size_t *size);
 	/* cumulative counts; returns where they come from */
 	enum count_src (*work)(struct peer *p, struct pwork *w);
-	/* live objects as the allocator sees them, -1 when it cannot say */
+	/* what the allocator still holds (objects; pmemstore-volatile adds
+	 * the volatile heap's live bytes): 0 after a run, -1 when it cannot
+	 * say */
 	long long (*live)(struct peer *p);
 	/* 1 pmem path, 0 msync path, -1 DRAM */
 	int (*is_pmem)(struct peer *p);
 	/* the allocator's last error, as text */
 	const char *(*errormsg)(struct peer *p);
+	/* NULL when the peer can run in this build and process, else why
+	 * not (the peer is skipped); NULL function: always available */
+	const char *(*unavailable)(void);
 };
 
 /* peers.c */

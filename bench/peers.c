@@ -10,13 +10,20 @@
  *   pmemobj-pool  pmemobj_alloc / pmemobj_free with the PMEMoids in an
  *                 array in the root object: findable after a restart
  *   pmemobj-dram  the same with the PMEMoids in DRAM (not crash-safe)
- *   glibc         malloc / free of a process whose malloc is glibc's
- *   jemalloc      malloc / free of a process linked with jemalloc
- *                 (allocbench-je, the same sources built with jemalloc)
+ *   glibc         __libc_malloc / __libc_free: glibc's allocator, called
+ *                 by name, since malloc in this process is jemalloc's
+ *   jemalloc      malloc / free: Debian's libjemalloc, which replaces
+ *                 malloc in every process linking it (libpmemstore's
+ *                 volatile heap links it; so does allocbench)
  *   floor         no allocator: per operation two cache lines of the
  *                 calling thread's own, flushed, and one fence, on a pool
  *                 file mapped with pmem_map_file -- the least a crash-safe
  *                 allocator can do
+ *   pmemstore-volatile  pmemstore_malloc / pmemstore_free: the volatile
+ *                 heap on a pool's free pages (pmemstore.h since 1.3)
+ *   memkind-pmem  memkind_malloc / memkind_free of a kind made by
+ *                 memkind_create_pmem in the pool directory (built when
+ *                 pkg-config finds memkind)
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -33,6 +40,9 @@
 #include <libpmemobj.h>
 #include <pmemstore.h>
 #include <uuid/uuid.h>
+#ifdef ALLOCBENCH_MEMKIND
+#include <memkind.h>
+#endif
 
 #include "allocbench.h"
 #include "pmemcount.h"
@@ -40,6 +50,21 @@
 #define LINE 64
 #define FLOOR_LINES 64 /* lines of each thread's own area (4 KiB) */
 #define LAYOUT "allocbench"
+
+/*
+ * glibc's allocator by its own names: exported by glibc, declared by no
+ * header.  malloc itself is jemalloc's in this process.
+ */
+extern void *__libc_malloc(size_t size);
+extern void __libc_free(void *ptr);
+
+/*
+ * The volatile heap, weak: allocbench links and runs its other peers
+ * against a libpmemstore that predates it (the peer says it is missing).
+ */
+#pragma weak pmemstore_malloc
+#pragma weak pmemstore_free
+#pragma weak pmemstore_malloc_usable_size
 
 /* a pmemstore slot: the UUID of its object and how often it was reused */
 struct ps_slot {
@@ -68,8 +93,12 @@ struct peer {
 	/* pmemobj-pool, pmemobj-dram */
 	PMEMobjpool *pop;
 	PMEMoid *oids;
-	/* glibc, jemalloc */
+	/* glibc, jemalloc, pmemstore-volatile, memkind-pmem */
 	void **ptrs;
+	size_t (*usable)(void *ptr); /* glibc's malloc_usable_size */
+#ifdef ALLOCBENCH_MEMKIND
+	memkind_t kind;
+#endif
 	/* floor */
 	char *base;
 	size_t mapped;
@@ -174,18 +203,45 @@ dram_is_pmem(struct peer *p)
 }
 
 /*
+ * sparse_pool_bytes -- the size of a sparse pool for the workload:
+ * max(1 GiB, 4 x the live bytes + room per slot), whole MiB.  Only the
+ * pages used are allocated, so room to spare costs nothing.
+ */
+static uint64_t
+sparse_pool_bytes(const struct peer_cfg *cfg)
+{
+	uint64_t size = 4 * cfg->max_live + cfg->nslots * 256 + 64 * MiB;
+	if (size < GiB)
+		size = GiB;
+	return (size + MiB - 1) / MiB * MiB;
+}
+
+/*
+ * ps_create -- a fresh pmemstore pool for the workload (pmemstore and
+ * pmemstore-volatile)
+ */
+static int
+ps_create(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
+{
+	if (pool_name(p, msg, msglen) != 0)
+		return -1;
+	uint64_t size = sparse_pool_bytes(cfg);
+	p->ps = pmemstore_create(p->path, size, 0600);
+	if (p->ps == NULL)
+		return say(msg, msglen, "pmemstore_create %s (%llu MiB): %s",
+			   p->path, (unsigned long long)(size / MiB),
+			   pmemstore_errormsg());
+	p->made_file = 1;
+	p->pmem = pmemstore_is_pmem(p->ps);
+	return 0;
+}
+
+/*
  * ps_open -- a fresh pmemstore pool and the UUID of every slot
  */
 static int
 ps_open(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
 {
-	if (pool_name(p, msg, msglen) != 0)
-		return -1;
-	/* sparse: only the pages used are allocated */
-	uint64_t size = 4 * cfg->max_live + cfg->nslots * 256 + 64 * MiB;
-	if (size < GiB)
-		size = GiB;
-	size = (size + MiB - 1) / MiB * MiB;
 	p->slots = calloc(cfg->nslots, sizeof(*p->slots));
 	if (p->slots == NULL)
 		return say(msg, msglen, "out of memory for %zu slots",
@@ -200,14 +256,7 @@ ps_open(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
 		p->slots[i].id[8] =
 			(uint8_t)((p->slots[i].id[8] & 0x3f) | 0x80);
 	}
-	p->ps = pmemstore_create(p->path, size, 0600);
-	if (p->ps == NULL)
-		return say(msg, msglen, "pmemstore_create %s (%llu MiB): %s",
-			   p->path, (unsigned long long)(size / MiB),
-			   pmemstore_errormsg());
-	p->made_file = 1;
-	p->pmem = pmemstore_is_pmem(p->ps);
-	return 0;
+	return ps_create(p, cfg, msg, msglen);
 }
 
 /*
@@ -434,26 +483,11 @@ obj_errormsg(struct peer *p)
 }
 
 /*
- * mal_open -- check that malloc is the allocator the peer names
- *
- * Debian's libjemalloc replaces malloc in the whole process, so glibc and
- * jemalloc are measured in two executables built from these sources:
- * allocbench (glibc) and allocbench-je (linked with jemalloc).  mallctl()
- * tells them apart.
+ * ptrs_open -- the slot array of a peer that keeps plain pointers
  */
 static int
-mal_open(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
+ptrs_open(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
 {
-	int want_je = strcmp(p->ops->name, "jemalloc") == 0;
-	int is_je = dlsym(RTLD_DEFAULT, "mallctl") != NULL;
-	if (want_je && !is_je)
-		return say(msg, msglen,
-			   "this executable's malloc is not jemalloc: the "
-			   "jemalloc peer runs in allocbench-je");
-	if (!want_je && is_je)
-		return say(msg, msglen,
-			   "this executable's malloc is jemalloc, not glibc's "
-			   "(preloaded?)");
 	p->ptrs = calloc(cfg->nslots, sizeof(void *));
 	if (p->ptrs == NULL)
 		return say(msg, msglen, "out of memory for %zu slots",
@@ -462,46 +496,153 @@ mal_open(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
 }
 
 /*
- * mal_close -- free the slot array
+ * ptrs_close -- free the slot array
  */
 static void
-mal_close(struct peer *p)
+ptrs_close(struct peer *p)
 {
 	free(p->ptrs);
 	p->ptrs = NULL;
 }
 
 /*
- * mal_alloc -- malloc into the slot
+ * ptrs_take -- the slot's block, the slot emptied; NULL (ENOENT) if empty
+ */
+static inline void *
+ptrs_take(struct peer *p, size_t slot)
+{
+	void *ptr = p->ptrs[slot];
+	if (ptr == NULL)
+		errno = ENOENT;
+	p->ptrs[slot] = NULL;
+	return ptr;
+}
+
+/*
+ * errno_msg -- errno as text
+ */
+static const char *
+errno_msg(struct peer *p)
+{
+	(void)p;
+	return strerror(errno);
+}
+
+/*
+ * glibc_open -- the slot array, and glibc's own malloc_usable_size
+ *
+ * The plain name is jemalloc's in this process; looked up in libc.so.6
+ * itself, it is glibc's.
+ */
+static int
+glibc_open(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
+{
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	if (libc != NULL) {
+		p->usable =
+			(size_t(*)(void *))dlsym(libc, "malloc_usable_size");
+		dlclose(libc);
+	}
+	if (p->usable == NULL)
+		return say(msg, msglen,
+			   "glibc's malloc_usable_size not found in "
+			   "libc.so.6");
+	return ptrs_open(p, cfg, msg, msglen);
+}
+
+/*
+ * glibc_alloc -- __libc_malloc into the slot
  */
 static void *
-mal_alloc(struct peer *p, unsigned tid, size_t slot, size_t size)
+glibc_alloc(struct peer *p, unsigned tid, size_t slot, size_t size)
+{
+	(void)tid;
+	return p->ptrs[slot] = __libc_malloc(size);
+}
+
+/*
+ * glibc_free -- __libc_free of the slot's block
+ */
+static int
+glibc_free(struct peer *p, unsigned tid, size_t slot)
+{
+	(void)tid;
+	void *ptr = ptrs_take(p, slot);
+	if (ptr == NULL)
+		return -1;
+	__libc_free(ptr);
+	return 0;
+}
+
+/*
+ * glibc_get -- the slot's pointer (no names: an array index)
+ */
+static void *
+glibc_get(struct peer *p, unsigned tid, size_t slot, size_t *size)
+{
+	(void)tid;
+	void *ptr = p->ptrs[slot];
+	if (size != NULL)
+		*size = ptr ? p->usable(ptr) : 0;
+	return ptr;
+}
+
+/*
+ * je_unavailable -- why the jemalloc peer cannot run, or NULL
+ *
+ * mallctl() is there when the process's malloc is Debian's jemalloc.
+ */
+static const char *
+je_unavailable(void)
+{
+	if (dlsym(RTLD_DEFAULT, "mallctl") != NULL)
+		return NULL;
+	return "malloc in this process is not jemalloc (no mallctl): "
+	       "allocbench was built without libjemalloc (install "
+	       "libjemalloc-dev and reconfigure)";
+}
+
+/*
+ * je_open -- check that malloc is jemalloc; the slot array
+ */
+static int
+je_open(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
+{
+	const char *why = je_unavailable();
+	if (why != NULL)
+		return say(msg, msglen, "%s", why);
+	return ptrs_open(p, cfg, msg, msglen);
+}
+
+/*
+ * je_alloc -- malloc (jemalloc's) into the slot
+ */
+static void *
+je_alloc(struct peer *p, unsigned tid, size_t slot, size_t size)
 {
 	(void)tid;
 	return p->ptrs[slot] = malloc(size);
 }
 
 /*
- * mal_free -- free the slot's block
+ * je_free -- free of the slot's block
  */
 static int
-mal_free(struct peer *p, unsigned tid, size_t slot)
+je_free(struct peer *p, unsigned tid, size_t slot)
 {
 	(void)tid;
-	if (p->ptrs[slot] == NULL) {
-		errno = ENOENT;
+	void *ptr = ptrs_take(p, slot);
+	if (ptr == NULL)
 		return -1;
-	}
-	free(p->ptrs[slot]);
-	p->ptrs[slot] = NULL;
+	free(ptr);
 	return 0;
 }
 
 /*
- * mal_get -- the slot's pointer (no names: an array index)
+ * je_get -- the slot's pointer (no names: an array index)
  */
 static void *
-mal_get(struct peer *p, unsigned tid, size_t slot, size_t *size)
+je_get(struct peer *p, unsigned tid, size_t slot, size_t *size)
 {
 	(void)tid;
 	void *ptr = p->ptrs[slot];
@@ -511,14 +652,215 @@ mal_get(struct peer *p, unsigned tid, size_t slot, size_t *size)
 }
 
 /*
- * mal_errormsg -- errno as text
+ * vol_unavailable -- why pmemstore-volatile cannot run, or NULL
  */
 static const char *
-mal_errormsg(struct peer *p)
+vol_unavailable(void)
+{
+	if (pmemstore_malloc != NULL && pmemstore_free != NULL &&
+	    pmemstore_malloc_usable_size != NULL)
+		return NULL;
+	return "this libpmemstore has no volatile heap (pmemstore_malloc, "
+	       "since 1.3)";
+}
+
+/*
+ * vol_open -- a fresh pool for the volatile heap; the slot array
+ */
+static int
+vol_open(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
+{
+	const char *why = vol_unavailable();
+	if (why != NULL)
+		return say(msg, msglen, "%s", why);
+	if (ptrs_open(p, cfg, msg, msglen) != 0)
+		return -1;
+	return ps_create(p, cfg, msg, msglen);
+}
+
+/*
+ * vol_close -- close the pool (every block was freed by the workload)
+ */
+static void
+vol_close(struct peer *p)
+{
+	if (p->ps != NULL)
+		pmemstore_close(p->ps);
+	p->ps = NULL;
+	ptrs_close(p);
+}
+
+/*
+ * vol_alloc -- pmemstore_malloc into the slot
+ */
+static void *
+vol_alloc(struct peer *p, unsigned tid, size_t slot, size_t size)
+{
+	(void)tid;
+	return p->ptrs[slot] = pmemstore_malloc(p->ps, size);
+}
+
+/*
+ * vol_free -- pmemstore_free of the slot's block
+ */
+static int
+vol_free(struct peer *p, unsigned tid, size_t slot)
+{
+	(void)tid;
+	void *ptr = ptrs_take(p, slot);
+	if (ptr == NULL)
+		return -1;
+	pmemstore_free(p->ps, ptr);
+	return 0;
+}
+
+/*
+ * vol_get -- the slot's pointer and pmemstore_malloc_usable_size
+ */
+static void *
+vol_get(struct peer *p, unsigned tid, size_t slot, size_t *size)
+{
+	(void)tid;
+	void *ptr = p->ptrs[slot];
+	if (size != NULL)
+		*size = ptr ? pmemstore_malloc_usable_size(p->ps, ptr) : 0;
+	return ptr;
+}
+
+/*
+ * vol_work -- the volatile heap's persistence work: the interposer's
+ * count when it is preloaded (it also sees libpmem calls the library's
+ * counters might miss), else pmemstore_stats(): fences and msyncs,
+ * flushed lines.  The goal is 0 of each.
+ */
+static enum count_src
+vol_work(struct peer *p, struct pwork *w)
+{
+	if (p->pc != NULL)
+		return interposer_work(p, w);
+	struct pmemstore_stats st;
+	if (pmemstore_stats(p->ps, &st) != 0) {
+		w->fences = w->lines = 0;
+		return COUNT_NONE;
+	}
+	w->fences = st.fences + st.msyncs;
+	w->lines = st.flushed_lines;
+	return COUNT_STATS;
+}
+
+/*
+ * vol_live -- what the pool still holds: persistent objects plus the
+ * volatile heap's live bytes (pmemstore_stats); 0 after a run
+ */
+static long long
+vol_live(struct peer *p)
+{
+	struct pmemstore_stats st;
+	if (pmemstore_stats(p->ps, &st) != 0)
+		return -1;
+	return (long long)(st.objects + st.volatile_bytes);
+}
+
+#ifdef ALLOCBENCH_MEMKIND
+/*
+ * mk_open -- a PMEM kind in the pool directory (memkind makes its own
+ * unlinked file there), as large as pmemstore-volatile's pool
+ */
+static int
+mk_open(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
+{
+	if (ptrs_open(p, cfg, msg, msglen) != 0)
+		return -1;
+	uint64_t size = sparse_pool_bytes(cfg);
+	int err = memkind_create_pmem(cfg->dir, (size_t)size, &p->kind);
+	if (err != 0) {
+		char buf[MEMKIND_ERROR_MESSAGE_SIZE];
+		memkind_error_message(err, buf, sizeof(buf));
+		p->kind = NULL;
+		return say(msg, msglen, "memkind_create_pmem %s (%llu MiB): %s",
+			   cfg->dir, (unsigned long long)(size / MiB), buf);
+	}
+	return 0;
+}
+
+/*
+ * mk_close -- destroy the kind (its file goes with it)
+ */
+static void
+mk_close(struct peer *p)
+{
+	if (p->kind != NULL)
+		memkind_destroy_kind(p->kind);
+	p->kind = NULL;
+	ptrs_close(p);
+}
+
+/*
+ * mk_alloc -- memkind_malloc of the kind into the slot
+ */
+static void *
+mk_alloc(struct peer *p, unsigned tid, size_t slot, size_t size)
+{
+	(void)tid;
+	return p->ptrs[slot] = memkind_malloc(p->kind, size);
+}
+
+/*
+ * mk_free -- memkind_free of the slot's block
+ */
+static int
+mk_free(struct peer *p, unsigned tid, size_t slot)
+{
+	(void)tid;
+	void *ptr = ptrs_take(p, slot);
+	if (ptr == NULL)
+		return -1;
+	memkind_free(p->kind, ptr);
+	return 0;
+}
+
+/*
+ * mk_get -- the slot's pointer and memkind_malloc_usable_size
+ */
+static void *
+mk_get(struct peer *p, unsigned tid, size_t slot, size_t *size)
+{
+	(void)tid;
+	void *ptr = p->ptrs[slot];
+	if (size != NULL)
+		*size = ptr ? memkind_malloc_usable_size(p->kind, ptr) : 0;
+	return ptr;
+}
+
+#define mk_unavailable NULL
+#else
+/*
+ * mk_unavailable -- memkind-pmem without memkind
+ */
+static const char *
+mk_unavailable(void)
+{
+	return "allocbench was built without memkind (pkg-config memkind "
+	       "not found: install libmemkind-dev and reconfigure)";
+}
+
+/*
+ * mk_open -- the peer cannot run here
+ */
+static int
+mk_open(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
 {
 	(void)p;
-	return strerror(errno);
+	(void)cfg;
+	return say(msg, msglen, "%s", mk_unavailable());
 }
+
+/* never called: mk_open fails */
+#define mk_close ptrs_close
+#define mk_alloc je_alloc
+#define mk_free je_free
+#define mk_get je_get
+#endif
 
 /*
  * floor_open -- map the floor's file: each thread's lines, then the data
@@ -657,17 +999,21 @@ floor_errormsg(struct peer *p)
 
 static const struct peer_ops peers[] = {
 	{"pmemstore", ps_open, ps_close, ps_alloc, ps_free, ps_get, ps_work,
-	 ps_live, ps_is_pmem, ps_errormsg},
+	 ps_live, ps_is_pmem, ps_errormsg, NULL},
 	{"pmemobj-pool", obj_open, obj_close, obj_alloc, obj_free, obj_get,
-	 interposer_work, no_live, obj_is_pmem, obj_errormsg},
+	 interposer_work, no_live, obj_is_pmem, obj_errormsg, NULL},
 	{"pmemobj-dram", obj_open, obj_close, obj_alloc, obj_free, obj_get,
-	 interposer_work, no_live, obj_is_pmem, obj_errormsg},
-	{"glibc", mal_open, mal_close, mal_alloc, mal_free, mal_get,
-	 interposer_work, no_live, dram_is_pmem, mal_errormsg},
-	{"jemalloc", mal_open, mal_close, mal_alloc, mal_free, mal_get,
-	 interposer_work, no_live, dram_is_pmem, mal_errormsg},
+	 interposer_work, no_live, obj_is_pmem, obj_errormsg, NULL},
+	{"glibc", glibc_open, ptrs_close, glibc_alloc, glibc_free, glibc_get,
+	 interposer_work, no_live, dram_is_pmem, errno_msg, NULL},
+	{"jemalloc", je_open, ptrs_close, je_alloc, je_free, je_get,
+	 interposer_work, no_live, dram_is_pmem, errno_msg, je_unavailable},
 	{"floor", floor_open, floor_close, floor_alloc, floor_free, floor_get,
-	 floor_work, no_live, floor_is_pmem, floor_errormsg},
+	 floor_work, no_live, floor_is_pmem, floor_errormsg, NULL},
+	{"pmemstore-volatile", vol_open, vol_close, vol_alloc, vol_free,
+	 vol_get, vol_work, vol_live, ps_is_pmem, errno_msg, vol_unavailable},
+	{"memkind-pmem", mk_open, mk_close, mk_alloc, mk_free, mk_get,
+	 interposer_work, no_live, dram_is_pmem, errno_msg, mk_unavailable},
 };
 
 #define NPEERS (sizeof(peers) / sizeof(peers[0]))

@@ -22,7 +22,8 @@
  *
  * Every workload checks itself: each allocation non-NULL and tagged, the
  * tag checked before the free, counts balanced, prod-con's bytes checked,
- * and nothing left live (pmemstore_stats) after the run.
+ * and nothing left live (pmemstore_stats: objects, volatile bytes) after
+ * the run.
  *
  * Harness: workers do their setup, then meet the main thread at a barrier
  * ("ready"); the main thread reads the clock and the fence counters and
@@ -283,8 +284,8 @@ finish(struct harness *h, struct worker *w, unsigned nworkers,
 		long long live = h->ops->live(h->p);
 		if (live > 0)
 			fail(h,
-			     "%lld objects still live after the run "
-			     "(every allocation was freed)",
+			     "%lld objects (volatile heap: bytes) still live "
+			     "after the run (every allocation was freed)",
 			     live);
 	}
 	if (failed(h)) {
