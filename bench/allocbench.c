@@ -145,7 +145,10 @@ split_list(char *s, const char **out, unsigned max)
  *
  * conventional: the workloads' usual parameters (threadtest alone takes
  * hours on a persistent allocator); full: a few minutes on 16 cores;
- * quick: well under 2 minutes on 2 cores, as a smoke test.
+ * quick: well under 2 minutes on 2 cores, as a smoke test; vheap: the
+ * volatile heap's goals -- threadtest and larson on pmemstore-volatile
+ * and the heaps it is measured against, long enough for stable ratios
+ * (about 40 s on 2 cores at 1 2 threads).
  */
 static void
 set_mode(struct opts *o, const char *mode)
@@ -179,6 +182,7 @@ set_mode(struct opts *o, const char *mode)
 	o->runs = 5;
 	o->warmup = 1;
 	o->timeout = 0;
+	o->nwl = o->npeer = 0;
 	if (strcmp(mode, "conventional") == 0)
 		return;
 	if (strcmp(mode, "full") == 0) {
@@ -200,8 +204,22 @@ set_mode(struct opts *o, const char *mode)
 		o->nsizes = 2;
 		o->nthreads = 2;
 		o->timeout = 60;
+	} else if (strcmp(mode, "vheap") == 0) {
+		static const char *const wl[] = {"threadtest", "larson"};
+		static const char *const peers[] = {"pmemstore-volatile",
+						    "jemalloc", "glibc",
+						    "memkind-pmem"};
+		memcpy(o->wl, wl, sizeof(wl));
+		o->nwl = 2;
+		memcpy(o->peer, peers, sizeof(peers));
+		o->npeer = 4;
+		wp->tt_rounds = 20;
+		wp->la_seconds = 0.5;
+		o->runs = 7;
+		o->timeout = 300;
 	} else {
-		die("unknown mode '%s' (quick, full, conventional)", mode);
+		die("unknown mode '%s' (quick, full, vheap, conventional)",
+		    mode);
 	}
 }
 
@@ -520,7 +538,7 @@ print_rows(const struct opts *o, const struct workload *wl, size_t size,
 		       c->op, c->ops ? (double)c->calls / (double)c->ops : 0,
 		       src[res->src], pm, res->base_rss_kib);
 		fprintf(stderr,
-			"  %-12s %-7s %2u thr  %-13s %10.3f Mops/s  %s\n",
+			"  %-12s %-7s %2u thr  %-18s %10.3f Mops/s  %s\n",
 			c->workload, sz, c->threads, peer, med / 1e6,
 			fen[0] ? fen : "");
 		remember(c->workload, peer, c->threads, med, fen[0] != '\0',
@@ -701,9 +719,15 @@ usage(FILE *f)
 		"usage: " SELF " [options] [THREADS...]\n"
 		"  THREADS          thread counts (default 1 2 4 8 16; quick: "
 		"1 2)\n"
-		"  -m MODE          quick, full or conventional (default): the "
-		"presets\n"
-		"                   below; options given override them\n"
+		"  -m MODE          quick, full, vheap or conventional "
+		"(default): the\n"
+		"                   presets below; options given override "
+		"them\n"
+		"                   (vheap: -W threadtest,larson -P "
+		"pmemstore-volatile,\n"
+		"                   jemalloc,glibc,memkind-pmem --tt-rounds 20 "
+		"--la-seconds 0.5\n"
+		"                   -r 7 -T 300)\n"
 		"  -d DIR           pool directory (default /dev/shm, else .)\n"
 		"  -r RUNS          timed runs per cell, median printed "
 		"(default 5)\n"
