@@ -53,6 +53,9 @@ struct pms_vheap {
 /* the heap whose arena this thread is making: its metadata goes to DRAM */
 static __thread struct pms_vheap *Making;
 
+/* why this thread's last extent hook failed: ENOSPC, EDQUOT, else 0 */
+static __thread int Hook_err;
+
 /* in_pool -- does [p, p + len) lie in the pool's data pages? */
 static int
 in_pool(const struct pmemstore *ps, const void *p, size_t len)
@@ -135,8 +138,11 @@ h_alloc(extent_hooks_t *eh, void *new_addr, size_t size, size_t alignment,
 			return NULL;
 		want = page_of(ps, new_addr);
 	}
-	if (pms_pages_valloc(ps, n, align, phase, want, &p))
+	if (pms_pages_valloc(ps, n, align, phase, want, &p)) {
+		if (errno != ENOMEM && want == UINT64_MAX)
+			Hook_err = errno; /* the message is the hook's */
 		return NULL;
+	}
 	mark(ps, p, n, PMS_DESC_VOLATILE);
 	__atomic_add_fetch(&vh->pages, n, __ATOMIC_RELAXED);
 	a = pms_page_addr(ps, p);
@@ -199,8 +205,11 @@ h_commit(extent_hooks_t *eh, void *addr, size_t size, size_t off, size_t len,
 	(void)ai;
 	if (!in_pool(vh->ps, a, len))
 		return false;
-	return pms_pages_recommit(vh->ps, page_of(vh->ps, a),
-				  len >> PMS_PAGE_SHIFT) != 0;
+	if (pms_pages_recommit(vh->ps, page_of(vh->ps, a),
+			       len >> PMS_PAGE_SHIFT) == 0)
+		return false;
+	Hook_err = errno;
+	return true;
 }
 
 /*
@@ -384,6 +393,23 @@ vbytes(struct pms_heap *me, int64_t d)
 }
 
 /*
+ * out_of_pages -- a block of size bytes could not be had: ENOSPC (or
+ * EDQUOT) with the reservation's message when the file system is full,
+ * else ENOMEM
+ */
+static void
+out_of_pages(struct pmemstore *ps, size_t size)
+{
+	if (Hook_err == ENOSPC || Hook_err == EDQUOT) {
+		errno = Hook_err; /* pmemstore_errormsg() is the hook's */
+		return;
+	}
+	pms_err(ENOMEM,
+		"pool %s: no free pages for a volatile block of %zu bytes",
+		ps->path, size);
+}
+
+/*
  * vmalloc -- the common path: a block of size bytes with mallocx flags
  * extra; out of pages, the persistent heaps give back the pages they keep
  * and it is tried once more
@@ -403,12 +429,10 @@ vmalloc(struct pmemstore *ps, size_t size, int extra)
 	p = mallocx(size, fl);
 	if (__builtin_expect(p == NULL, 0)) {
 		pms_heap_reclaim(ps);
+		Hook_err = 0;
 		p = mallocx(size, fl);
 		if (p == NULL) {
-			pms_err(ENOMEM,
-				"pool %s: no free pages for a volatile block "
-				"of %zu bytes",
-				ps->path, size);
+			out_of_pages(ps, size);
 			return NULL;
 		}
 	}
@@ -521,12 +545,10 @@ pmemstore_realloc(struct pmemstore *ps, void *ptr, size_t size)
 	p = rallocx(ptr, size, flags_of(me));
 	if (p == NULL) {
 		pms_heap_reclaim(ps);
+		Hook_err = 0;
 		p = rallocx(ptr, size, flags_of(me));
 		if (p == NULL) {
-			pms_err(ENOMEM,
-				"pool %s: no free pages for a volatile block "
-				"of %zu bytes",
-				ps->path, size);
+			out_of_pages(ps, size);
 			return NULL;
 		}
 	}
