@@ -21,6 +21,17 @@
  * it, in the same cache line order).  Blocks never touch the media's
  * persistent structures, so a malloc or free is 0 flushes and 0 fences.
  *
+ * In front of jemalloc, each heap keeps the blocks its thread freed, per
+ * size class up to VC_MAX bytes (its bins, LIFO): a malloc pops one, a
+ * free pushes one; an empty bin takes VC_BATCH blocks from jemalloc, and
+ * a heap holding more than its budget of cached bytes (1/128 of the pool,
+ * at most 16 MiB) gives the oldest half of a bin back.  jemalloc's
+ * mallocx/dallocx with an explicit arena and tcache take its general
+ * path (well over its malloc's fast path); the bins keep the common case
+ * to a table lookup and a pointer move.  A pool that runs out of pages
+ * asks every heap to empty its bins (vdrain): the calling thread's at
+ * once, the others' at their next call.
+ *
  * jemalloc keeps each arena's first metadata block (2 MiB, asked for
  * while the arena is made) in DRAM, mapped here; later metadata comes
  * from the pool like any extent.
@@ -39,6 +50,44 @@
 #include "vheap.h"
 
 #define VARENAS_MAX 64
+#define VC_MAX 2048		/* the largest size the bins serve */
+#define VC_CLASSES 48		/* bins: jemalloc's classes up to VC_MAX */
+#define VC_BATCH 16		/* blocks a refill takes */
+#define VC_BUDGET (16ULL << 20) /* cached bytes a heap may hold, at most */
+
+/* pms_vbin -- a heap's cached free blocks of one size class (DRAM) */
+struct pms_vbin {
+	unsigned n, cap;
+	void **v;
+};
+
+/* jemalloc's size classes up to VC_MAX (fixed per build of it) */
+static uint8_t Vc_of[VC_MAX / 8 + 1]; /* class of sizes (i - 1) * 8 + 1 .. */
+static size_t Vc_size[VC_CLASSES];    /* the usable size of a class */
+static pthread_once_t Vc_once = PTHREAD_ONCE_INIT;
+static int Vc_ok; /* the table was made (else: no bins) */
+
+/* vc_init -- the table, from nallocx, once per process */
+static void
+vc_init(void)
+{
+	size_t last = 0;
+	unsigned c = 0;
+
+	for (size_t i = 1; i <= VC_MAX / 8; i++) {
+		size_t u = nallocx(i * 8, 0);
+
+		if (u != last) {
+			if (c == VC_CLASSES || u < i * 8 || u > VC_MAX)
+				return; /* not jemalloc as expected: no bins */
+			Vc_size[c++] = u;
+			last = u;
+		}
+		Vc_of[i] = (uint8_t)(c - 1);
+	}
+	Vc_of[0] = 0; /* size 0 is served as 1 */
+	Vc_ok = 1;
+}
 
 struct pms_vheap {
 	extent_hooks_t hooks; /* first: jemalloc passes &hooks back */
@@ -322,6 +371,30 @@ arena_make(struct pmemstore *ps, struct pms_vheap *vh, unsigned *ai)
 	return 0;
 }
 
+/* bin_drain -- the k oldest blocks of bin c back to jemalloc */
+static void
+bin_drain(struct pms_heap *me, unsigned c, unsigned k)
+{
+	struct pms_vbin *b = &me->vbins[c];
+	int fl = (int)MALLOCX_TCACHE(me->vtc - 1);
+
+	for (unsigned i = 0; i < k; i++)
+		dallocx(b->v[i], fl);
+	memmove(b->v, b->v + k, (b->n - k) * sizeof(b->v[0]));
+	b->n -= k;
+	me->vcached -= k * Vc_size[c];
+}
+
+/* bins_free -- the bins' arrays (empty) */
+static void
+bins_free(struct pms_heap *me)
+{
+	for (unsigned c = 0; c < VC_CLASSES; c++)
+		free(me->vbins[c].v);
+	free(me->vbins);
+	me->vbins = NULL;
+}
+
 /*
  * vbind -- the calling thread's jemalloc tcache and arena for ps, in its
  * heap: an arena of its own while there are fewer than CPUs, then one of
@@ -355,7 +428,22 @@ vbind(struct pmemstore *ps, struct pms_heap *me)
 			       "pool %s: jemalloc cannot make a thread cache "
 			       "for the volatile heap: %s",
 			       ps->path, strerror(err));
+	(void)pthread_once(&Vc_once, vc_init);
+	if (Vc_ok && me->vbins == NULL) {
+		me->vbins = calloc(VC_CLASSES, sizeof(struct pms_vbin));
+		for (unsigned c = 0; me->vbins && c < VC_CLASSES; c++) {
+			me->vbins[c].v = malloc(VC_BATCH * sizeof(void *));
+			if (me->vbins[c].v == NULL) {
+				bins_free(me);
+				break;
+			}
+			me->vbins[c].cap = VC_BATCH;
+		}
+	}
 	me->varena = ai;
+	me->vbudget = (ps->npages << PMS_PAGE_SHIFT) / 128;
+	if (me->vbudget > VC_BUDGET)
+		me->vbudget = VC_BUDGET;
 	__atomic_store_n(&me->vtc, tc + 1, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -440,11 +528,98 @@ vmalloc(struct pmemstore *ps, size_t size, int extra)
 	return p;
 }
 
+/*
+ * refill -- up to VC_BATCH blocks of class c into an empty bin; out of
+ * pages, as vmalloc does (-1 when not one block could be had)
+ */
+static int
+refill(struct pmemstore *ps, struct pms_heap *me, unsigned c)
+{
+	struct pms_vbin *b = &me->vbins[c];
+	int fl = flags_of(me);
+
+	while (b->n < VC_BATCH) {
+		void *p = mallocx(Vc_size[c], fl);
+
+		if (p == NULL)
+			break;
+		b->v[b->n++] = p;
+		me->vcached += Vc_size[c];
+	}
+	if (b->n)
+		return 0;
+	pms_heap_reclaim(ps);
+	Hook_err = 0;
+	b->v[0] = mallocx(Vc_size[c], fl);
+	if (b->v[0] == NULL) {
+		out_of_pages(ps, Vc_size[c]);
+		return -1;
+	}
+	b->n = 1;
+	me->vcached += Vc_size[c];
+	return 0;
+}
+
+/* bin_put -- a freed block of class c into its bin, within the budget */
+static void
+bin_put(struct pms_heap *me, unsigned c, void *p)
+{
+	struct pms_vbin *b = &me->vbins[c];
+	uint64_t sz = Vc_size[c];
+
+	if (me->vcached + sz > me->vbudget || b->n == b->cap) {
+		if (me->vcached + sz > me->vbudget && b->n >= 2)
+			bin_drain(me, c, b->n / 2);
+		if (b->n == b->cap && me->vcached + sz <= me->vbudget) {
+			void **v = realloc(b->v, 2 * b->cap * sizeof(void *));
+
+			if (v) {
+				b->v = v;
+				b->cap *= 2;
+			}
+		}
+		if (b->n == b->cap || me->vcached + sz > me->vbudget) {
+			dallocx(p, (int)MALLOCX_TCACHE(me->vtc - 1));
+			return;
+		}
+	}
+	b->v[b->n++] = p;
+	me->vcached += sz;
+}
+
+/* drain_all -- every bin of a heap emptied (vdrain: the pool ran out) */
+static void
+drain_all(struct pms_heap *me)
+{
+	__atomic_store_n(&me->vdrain, 0, __ATOMIC_RELAXED);
+	for (unsigned c = 0; me->vbins && c < VC_CLASSES; c++)
+		bin_drain(me, c, me->vbins[c].n);
+}
+
 /* pmemstore_malloc -- public: a volatile block on the pool's pages */
 void *
 pmemstore_malloc(struct pmemstore *ps, size_t size)
 {
-	return vmalloc(ps, size, 0);
+	struct pms_heap *me;
+	struct pms_vbin *b;
+	unsigned c;
+
+	if (size > VC_MAX)
+		return vmalloc(ps, size, 0);
+	me = me_of(ps);
+	if (me == NULL)
+		return NULL;
+	if (__builtin_expect(me->vbins == NULL, 0))
+		return vmalloc(ps, size, 0);
+	if (__builtin_expect(__atomic_load_n(&me->vdrain, __ATOMIC_RELAXED), 0))
+		drain_all(me);
+	c = Vc_of[(size + 7) >> 3];
+	b = &me->vbins[c];
+	if (__builtin_expect(b->n == 0, 0) && refill(ps, me, c))
+		return NULL;
+	vbytes(me, (int64_t)Vc_size[c]);
+	me->vcached -= Vc_size[c];
+	return b->v[--b->n];
 }
 
 /* pmemstore_calloc -- public: a zeroed volatile block */
@@ -511,7 +686,16 @@ pmemstore_free(struct pmemstore *ps, void *ptr)
 		dallocx(ptr, MALLOCX_TCACHE_NONE);
 		return;
 	}
-	vbytes(me, -(int64_t)sallocx(ptr, 0));
+	size_t u = sallocx(ptr, 0);
+
+	vbytes(me, -(int64_t)u);
+	if (u <= VC_MAX && me->vbins) {
+		if (__builtin_expect(
+			    __atomic_load_n(&me->vdrain, __ATOMIC_RELAXED), 0))
+			drain_all(me);
+		bin_put(me, Vc_of[u >> 3], ptr);
+		return;
+	}
 	dallocx(ptr, MALLOCX_TCACHE(me->vtc - 1));
 }
 
@@ -579,11 +763,20 @@ void
 pms_vheap_purge(struct pmemstore *ps)
 {
 	struct pms_vheap *vh = __atomic_load_n(&ps->vheap, __ATOMIC_ACQUIRE);
+	struct pms_heap *me;
 	unsigned n, a[VARENAS_MAX];
 	char name[64];
 
 	if (vh == NULL)
 		return;
+	/* the bins: the other threads' at their next call, this one's now */
+	pthread_mutex_lock(&ps->heaps.lock);
+	for (struct pms_heap *h = ps->heaps.all; h; h = h->next)
+		__atomic_store_n(&h->vdrain, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&ps->heaps.lock);
+	me = pms_heap_mine(ps);
+	if (me && me->vbins)
+		drain_all(me);
 	pthread_mutex_lock(&ps->vh_lock);
 	n = vh->narenas;
 	memcpy(a, vh->arena, n * sizeof(a[0]));
@@ -626,6 +819,11 @@ pms_vheap_fini(struct pmemstore *ps)
 
 		if (tc == 0)
 			continue;
+		if (h->vbins) {
+			for (unsigned c = 0; c < VC_CLASSES; c++)
+				bin_drain(h, c, h->vbins[c].n);
+			bins_free(h);
+		}
 		tc--;
 		(void)mallctl("tcache.destroy", NULL, NULL, &tc, sizeof(tc));
 		h->vtc = 0;
