@@ -271,6 +271,14 @@ test_bad_pointers(void)
 	CU_ASSERT_EQUAL(pmemstore_malloc_usable_size(ps, NULL), 0);
 	EXPECT_FAIL_PTR(pmemstore_realloc(ps, dram, 10), EINVAL);
 	EXPECT_FAIL_PTR(pmemstore_malloc(NULL, 10), EINVAL);
+	/* a volatile block is no persistent object */
+	{
+		uuid_t got;
+
+		errno = 0;
+		CU_ASSERT_EQUAL(persist_id_of(ps, v, got), -1);
+		CU_ASSERT_EQUAL(errno, ENOENT);
+	}
 	pmemstore_free(ps, v);
 	free(dram);
 	EXPECT_OK(pmemstore_close(ps));
