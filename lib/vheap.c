@@ -139,7 +139,7 @@ mark(struct pmemstore *ps, uint64_t p, uint64_t n, uint64_t w0)
 static void *
 dram_block(size_t size, size_t align, bool *zero, bool *commit)
 {
-	size_t len = size + align;
+	size_t len;
 	uint8_t *m, *a;
 
 	if (align < PMS_PAGE_SIZE)
