@@ -13,10 +13,10 @@
  * heap's goals (issue 9): its ratios to jemalloc and memkind-pmem and its
  * fences and flushed lines per call.  Goals are printed, never asserted.
  *
- * malloc in this process is jemalloc's (Debian's libjemalloc replaces it
- * in every process that links it, and libpmemstore's volatile heap does):
- * the jemalloc peer is plain malloc/free, the glibc peer calls
- * __libc_malloc/__libc_free.  See bench/README.md.
+ * Each peer calls its allocator by name, whichever malloc the process has
+ * (glibc's, as in any program linked with -lpmemstore alone): the glibc
+ * peer __libc_malloc/__libc_free, the jemalloc peer the malloc/free of
+ * libjemalloc.so.2, which libpmemstore loads.  See bench/README.md.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -681,19 +681,30 @@ static void
 print_header(const struct opts *o, int is_pmem)
 {
 	const char *force = getenv("PMEM_IS_PMEM_FORCE");
-	int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t) =
-		(int (*)(const char *, void *, size_t *, void *, size_t))dlsym(
-			RTLD_DEFAULT, "mallctl");
 	fprintf(stderr,
 		"# " SELF ": libpmemstore %s, libpmemobj %s, glibc %s\n",
 		PMEMSTORE_VERSION_TEXT, PMEMOBJ_VERSION_TEXT,
 		gnu_get_libc_version());
-	if (mallctl_fn != NULL) {
-		const char *v = NULL;
-		size_t len = sizeof(v);
-		if (mallctl_fn("version", &v, &len, NULL, 0) == 0)
-			fprintf(stderr, "# malloc: jemalloc %s\n", v);
-	}
+	/* the malloc every plain call gets, and the jemalloc peer's */
+	Dl_info di;
+	void *m = dlsym(RTLD_DEFAULT, "malloc");
+	const char *je_version = NULL;
+	size_t len = sizeof(je_version);
+	void *je = dlopen("libjemalloc.so.2", RTLD_LAZY | RTLD_NOLOAD);
+	int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t) =
+		je ? (int (*)(const char *, void *, size_t *, void *,
+			      size_t))dlsym(je, "mallctl")
+		   : NULL;
+	if (mallctl_fn == NULL ||
+	    mallctl_fn("version", &je_version, &len, NULL, 0) != 0)
+		je_version = NULL;
+	fprintf(stderr, "# process malloc: %s; jemalloc: %s\n",
+		m != NULL && dladdr(m, &di) != 0 && di.dli_fname != NULL
+			? di.dli_fname
+			: "?",
+		je_version ? je_version : "not loaded");
+	if (je != NULL)
+		dlclose(je);
 	fprintf(stderr,
 		"# mode %s, pools in %s, %u timed runs (+%u warm-up), "
 		"%ld CPUs online\n",

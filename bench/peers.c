@@ -10,11 +10,11 @@
  *   pmemobj-pool  pmemobj_alloc / pmemobj_free with the PMEMoids in an
  *                 array in the root object: findable after a restart
  *   pmemobj-dram  the same with the PMEMoids in DRAM (not crash-safe)
- *   glibc         __libc_malloc / __libc_free: glibc's allocator, called
- *                 by name, since malloc in this process is jemalloc's
- *   jemalloc      malloc / free: Debian's libjemalloc, which replaces
- *                 malloc in every process linking it (libpmemstore's
- *                 volatile heap links it; so does allocbench)
+ *   glibc         __libc_malloc / __libc_free: glibc's allocator by its
+ *                 own names, whatever the process's malloc is
+ *   jemalloc      the malloc / free of libjemalloc.so.2 itself (Debian's,
+ *                 loaded by libpmemstore for the volatile heap), called
+ *                 through pointers: the process's malloc stays glibc's
  *   floor         no allocator: per operation two cache lines of the
  *                 calling thread's own, flushed, and one fence, on a pool
  *                 file mapped with pmem_map_file -- the least a crash-safe
@@ -28,7 +28,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +52,7 @@
 
 /*
  * glibc's allocator by its own names: exported by glibc, declared by no
- * header.  malloc itself is jemalloc's in this process.
+ * header.  Right also where malloc is another's (preloaded jemalloc).
  */
 extern void *__libc_malloc(size_t size);
 extern void __libc_free(void *ptr);
@@ -95,7 +94,10 @@ struct peer {
 	PMEMoid *oids;
 	/* glibc, jemalloc, pmemstore-volatile, memkind-pmem */
 	void **ptrs;
-	size_t (*usable)(void *ptr); /* glibc's malloc_usable_size */
+	/* glibc, jemalloc: the allocator's own functions */
+	void *(*lmalloc)(size_t size);
+	void (*lfree)(void *ptr);
+	size_t (*lusable)(void *ptr);
 #ifdef ALLOCBENCH_MEMKIND
 	memkind_t kind;
 #endif
@@ -529,81 +531,59 @@ errno_msg(struct peer *p)
 }
 
 /*
- * glibc_open -- the slot array, and glibc's own malloc_usable_size
- *
- * The plain name is jemalloc's in this process; looked up in libc.so.6
- * itself, it is glibc's.
+ * lib_sym -- a symbol of a library already loaded, looked up in that
+ * library itself (not the process's first definition), or NULL
+ */
+static void *
+lib_sym(const char *lib, const char *name)
+{
+	void *h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD);
+	if (h == NULL)
+		return NULL;
+	void *sym = dlsym(h, name);
+	dlclose(h);
+	return sym;
+}
+
+/*
+ * glibc_open -- glibc's allocator by its own names: __libc_malloc,
+ * __libc_free, and the malloc_usable_size of libc.so.6
  */
 static int
 glibc_open(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
 {
-	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
-	if (libc != NULL) {
-		p->usable =
-			(size_t(*)(void *))dlsym(libc, "malloc_usable_size");
-		dlclose(libc);
-	}
-	if (p->usable == NULL)
+	p->lmalloc = __libc_malloc;
+	p->lfree = __libc_free;
+	p->lusable =
+		(size_t(*)(void *))lib_sym("libc.so.6", "malloc_usable_size");
+	if (p->lusable == NULL)
 		return say(msg, msglen,
 			   "glibc's malloc_usable_size not found in "
 			   "libc.so.6");
 	return ptrs_open(p, cfg, msg, msglen);
 }
 
-/*
- * glibc_alloc -- __libc_malloc into the slot
- */
-static void *
-glibc_alloc(struct peer *p, unsigned tid, size_t slot, size_t size)
-{
-	(void)tid;
-	return p->ptrs[slot] = __libc_malloc(size);
-}
-
-/*
- * glibc_free -- __libc_free of the slot's block
- */
-static int
-glibc_free(struct peer *p, unsigned tid, size_t slot)
-{
-	(void)tid;
-	void *ptr = ptrs_take(p, slot);
-	if (ptr == NULL)
-		return -1;
-	__libc_free(ptr);
-	return 0;
-}
-
-/*
- * glibc_get -- the slot's pointer (no names: an array index)
- */
-static void *
-glibc_get(struct peer *p, unsigned tid, size_t slot, size_t *size)
-{
-	(void)tid;
-	void *ptr = p->ptrs[slot];
-	if (size != NULL)
-		*size = ptr ? p->usable(ptr) : 0;
-	return ptr;
-}
+#define JEMALLOC_SO "libjemalloc.so.2"
 
 /*
  * je_unavailable -- why the jemalloc peer cannot run, or NULL
  *
- * mallctl() is there when the process's malloc is Debian's jemalloc.
+ * libpmemstore loads libjemalloc.so.2 (the volatile heap); a dlopen of it
+ * by allocbench itself would fail on its static TLS.
  */
 static const char *
 je_unavailable(void)
 {
-	if (dlsym(RTLD_DEFAULT, "mallctl") != NULL)
+	if (lib_sym(JEMALLOC_SO, "mallctl") != NULL)
 		return NULL;
-	return "malloc in this process is not jemalloc (no mallctl): "
-	       "allocbench was built without libjemalloc (install "
-	       "libjemalloc-dev and reconfigure)";
+	return JEMALLOC_SO " is not loaded in this process (it comes with "
+			   "libpmemstore's volatile heap, 1.3)";
 }
 
 /*
- * je_open -- check that malloc is jemalloc; the slot array
+ * je_open -- jemalloc's malloc, free and malloc_usable_size, from
+ * libjemalloc.so.2 itself: the same functions a program whose malloc is
+ * jemalloc calls, whichever malloc this process has
  */
 static int
 je_open(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
@@ -611,43 +591,53 @@ je_open(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
 	const char *why = je_unavailable();
 	if (why != NULL)
 		return say(msg, msglen, "%s", why);
+	p->lmalloc = (void *(*)(size_t))lib_sym(JEMALLOC_SO, "malloc");
+	p->lfree = (void (*)(void *))lib_sym(JEMALLOC_SO, "free");
+	p->lusable =
+		(size_t(*)(void *))lib_sym(JEMALLOC_SO, "malloc_usable_size");
+	if (p->lmalloc == NULL || p->lfree == NULL || p->lusable == NULL)
+		return say(msg, msglen,
+			   "malloc, free or malloc_usable_size not found in "
+			   "%s",
+			   JEMALLOC_SO);
 	return ptrs_open(p, cfg, msg, msglen);
 }
 
 /*
- * je_alloc -- malloc (jemalloc's) into the slot
+ * lib_alloc -- the peer's malloc (glibc's, jemalloc's) into the slot
  */
 static void *
-je_alloc(struct peer *p, unsigned tid, size_t slot, size_t size)
+lib_alloc(struct peer *p, unsigned tid, size_t slot, size_t size)
 {
 	(void)tid;
-	return p->ptrs[slot] = malloc(size);
+	return p->ptrs[slot] = p->lmalloc(size);
 }
 
 /*
- * je_free -- free of the slot's block
+ * lib_free -- the peer's free of the slot's block
  */
 static int
-je_free(struct peer *p, unsigned tid, size_t slot)
+lib_free(struct peer *p, unsigned tid, size_t slot)
 {
 	(void)tid;
 	void *ptr = ptrs_take(p, slot);
 	if (ptr == NULL)
 		return -1;
-	free(ptr);
+	p->lfree(ptr);
 	return 0;
 }
 
 /*
- * je_get -- the slot's pointer (no names: an array index)
+ * lib_get -- the slot's pointer (no names: an array index) and the
+ * peer's malloc_usable_size
  */
 static void *
-je_get(struct peer *p, unsigned tid, size_t slot, size_t *size)
+lib_get(struct peer *p, unsigned tid, size_t slot, size_t *size)
 {
 	(void)tid;
 	void *ptr = p->ptrs[slot];
 	if (size != NULL)
-		*size = ptr ? malloc_usable_size(ptr) : 0;
+		*size = ptr ? p->lusable(ptr) : 0;
 	return ptr;
 }
 
@@ -857,9 +847,9 @@ mk_open(struct peer *p, const struct peer_cfg *cfg, char *msg, size_t msglen)
 
 /* never called: mk_open fails */
 #define mk_close ptrs_close
-#define mk_alloc je_alloc
-#define mk_free je_free
-#define mk_get je_get
+#define mk_alloc lib_alloc
+#define mk_free lib_free
+#define mk_get lib_get
 #endif
 
 /*
@@ -1004,9 +994,9 @@ static const struct peer_ops peers[] = {
 	 interposer_work, no_live, obj_is_pmem, obj_errormsg, NULL},
 	{"pmemobj-dram", obj_open, obj_close, obj_alloc, obj_free, obj_get,
 	 interposer_work, no_live, obj_is_pmem, obj_errormsg, NULL},
-	{"glibc", glibc_open, ptrs_close, glibc_alloc, glibc_free, glibc_get,
+	{"glibc", glibc_open, ptrs_close, lib_alloc, lib_free, lib_get,
 	 interposer_work, no_live, dram_is_pmem, errno_msg, NULL},
-	{"jemalloc", je_open, ptrs_close, je_alloc, je_free, je_get,
+	{"jemalloc", je_open, ptrs_close, lib_alloc, lib_free, lib_get,
 	 interposer_work, no_live, dram_is_pmem, errno_msg, je_unavailable},
 	{"floor", floor_open, floor_close, floor_alloc, floor_free, floor_get,
 	 floor_work, no_live, floor_is_pmem, floor_errormsg, NULL},

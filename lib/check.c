@@ -358,7 +358,7 @@ rec_verifies(const struct ck *k, const struct pms_record *r, uint64_t p,
 }
 
 /* superblock copy states, from worst to best */
-enum { SB_NOMAGIC, SB_VERSION, SB_TORN, SB_CHECKSUM, SB_VALID };
+enum { SB_NOMAGIC, SB_VERSION, SB_TORN, SB_CHECKSUM, SB_OLDER, SB_VALID };
 
 /* sb_state -- what a superblock copy holds */
 static int
@@ -369,7 +369,7 @@ sb_state(const struct pms_super *s)
 	/* version 0 is a torn copy (create cut short), not a newer pool */
 	if (s->version == 0)
 		return SB_TORN;
-	if (s->version != PMS_FORMAT_VERSION)
+	if (s->version < PMS_FORMAT_READS || s->version > PMS_FORMAT_VERSION)
 		return SB_VERSION;
 	if (s->checksum != pms_super_checksum(s))
 		return SB_CHECKSUM;
@@ -389,6 +389,9 @@ sb_what(int st)
 		return "version 0 (torn, or a create that did not finish)";
 	case SB_CHECKSUM:
 		return "checksum mismatch";
+	case SB_OLDER:
+		return "an older format version beside a newer copy (an "
+		       "upgrade cut short)";
 	default:
 		return "valid";
 	}
@@ -444,6 +447,16 @@ check_super(struct ck *k)
 				"valid copy is left to restore it from",
 				name[c], c * PMS_PAGE_SIZE, sb_what(st[c]));
 		return 1;
+	}
+	if (st[0] == SB_VALID && st[1] == SB_VALID &&
+	    s[0].version == PMS_FORMAT_VERSION &&
+	    s[1].version < PMS_FORMAT_VERSION) {
+		struct pms_super x = s[1];
+
+		x.version = s[0].version;
+		x.checksum = s[0].checksum;
+		if (memcmp(&s[0], &x, sizeof(x)) == 0)
+			st[1] = SB_OLDER; /* upgrade() writes A first */
 	}
 	if (st[0] == SB_VALID && st[1] == SB_VALID &&
 	    memcmp(&s[0], &s[1], sizeof(s[0])) != 0) {
@@ -1525,8 +1538,8 @@ walk_runs(struct ck *k)
 
 /*
  * orphans -- report pages [lo, hi) whose run descriptors no object owns,
- * and remember them for REPAIR (an open frees TAILs and VOLATILE pages,
- * but takes a HEAD in bounds for a run)
+ * and remember them for REPAIR (an open frees TAILs, but takes a HEAD in
+ * bounds for a run)
  */
 static void
 orphans(struct ck *k, uint64_t lo, uint64_t hi)
@@ -1539,12 +1552,12 @@ orphans(struct ck *k, uint64_t lo, uint64_t hi)
 	}
 	if (hi - lo == 1)
 		finding(k, PMEMSTORE_FINDING_ORPHAN, 1, desc_off(lo),
-			"page %llu: HEAD/TAIL/VOLATILE descriptor of no live "
+			"page %llu: HEAD/TAIL descriptor of no live "
 			"object (REPAIR frees the page)",
 			(unsigned long long)lo);
 	else
 		finding(k, PMEMSTORE_FINDING_ORPHAN, 1, desc_off(lo),
-			"pages %llu to %llu: HEAD/TAIL/VOLATILE descriptors of "
+			"pages %llu to %llu: HEAD/TAIL descriptors of "
 			"no live object (REPAIR frees the pages)",
 			(unsigned long long)lo, (unsigned long long)(hi - 1));
 }
@@ -1593,7 +1606,7 @@ orphan_index(struct ck *k, uint64_t p)
 }
 
 /*
- * pass3 -- run or VOLATILE descriptors that no live object owns, and
+ * pass3 -- run descriptors that no live object owns, and
  * index pages the index does not hold (empty slab pages are free pages:
  * a clean pool keeps them)
  */
@@ -1618,8 +1631,8 @@ pass3(struct ck *k)
 			for (; ri < k->nrg && k->rg[ri].lo <= p; ri++)
 				if (k->rg[ri].hi > maxhi)
 					maxhi = k->rg[ri].hi;
-			orphan = (t == PMS_DESC_HEAD || t == PMS_DESC_TAIL ||
-				  t == PMS_DESC_VOLATILE) &&
+			/* VOLATILE: the volatile heap's, free (layout.h) */
+			orphan = (t == PMS_DESC_HEAD || t == PMS_DESC_TAIL) &&
 				 p >= maxhi;
 		}
 		if (orphan && !inorph) {
@@ -1690,7 +1703,7 @@ avail(const struct ck *k, uint64_t p, int old)
 {
 	uint64_t w0 = desc_at(k, p).w0;
 
-	if (w0 == 0)
+	if (w0 == 0 || w0 == PMS_DESC_VOLATILE)
 		return !bit_test(k->used, p) && !bit_test(k->named, p);
 	return old && bit_test(k->isidx, p) && !bit_test(k->used, p);
 }

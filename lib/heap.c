@@ -34,6 +34,7 @@
 
 #include "pool.h"
 #include "heap.h"
+#include "vheap.h"
 #include "slab.h"
 #include "errors.h"
 #include "object.h"
@@ -732,6 +733,7 @@ pms_heap_release(struct pms_heap *me, struct pms_slab *s, unsigned slot)
 int
 pms_heap_reclaim(struct pmemstore *ps)
 {
+	pms_vheap_purge(ps); /* the volatile heap's unused pages first */
 	(void)pms_heap_settle(ps, 0); /* after a crash: what open left */
 	pthread_mutex_lock(&ps->heaps.lock);
 	for (struct pms_heap *h = ps->heaps.all; h; h = h->next) {

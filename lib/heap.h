@@ -80,6 +80,13 @@ struct pms_heap {
 	/* the owning thread's alone (no lock): */
 	int64_t objects; /* objects allocated - freed by this heap */
 	int64_t bytes;
+	int64_t vbytes;	 /* volatile heap: usable bytes malloc'd - freed */
+	unsigned vtc;	 /* its jemalloc tcache + 1, 0: none yet (vheap.c) */
+	unsigned varena; /* its jemalloc arena */
+	struct pms_vbin *vbins; /* its cached volatile blocks (vheap.c) */
+	uint64_t vcached;	/* bytes in them */
+	uint64_t vbudget;	/* bytes they may hold */
+	int vdrain;		/* empty them at the next call (atomic) */
 	struct pms_heap *next;	/* all heaps of the pool */
 	struct pms_heap *anext; /* the pool's abandoned heaps */
 	/* written by other threads: slabs holding remote-freed slots */

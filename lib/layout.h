@@ -5,7 +5,7 @@
  * Everything the library writes to a pool is declared here; nothing else
  * defines a persistent structure.  Any change to this file that changes
  * what is on media bumps PMS_FORMAT_VERSION, and an open refuses versions
- * it does not know.  docs/format.md explains the commit protocols.
+ * it does not know (it reads PMS_FORMAT_READS to PMS_FORMAT_VERSION).  docs/format.md explains the commit protocols.
  *
  * Pool = [ superblock A | superblock B | descriptors | pad | data pages ]
  * and, in data pages taken as it grows, the UUID index (segments and a
@@ -26,7 +26,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PMS_FORMAT_VERSION 2
+/*
+ * Version 3 (libpmemstore 1.3): VOLATILE descriptors are written, also at
+ * and above the high-water mark, and an open takes them as free without
+ * rewriting them.  A version-2 pool is a version-3 pool without them: a
+ * read-write open upgrades it (the version word in both copies, A first).
+ */
+#define PMS_FORMAT_VERSION 3
+#define PMS_FORMAT_READS 2  /* the oldest version this library reads */
 #define PMS_MAGIC "PMSTORE" /* 7 characters and a NUL: 8 bytes */
 
 #define PMS_PAGE_SIZE 4096ULL
@@ -104,8 +111,9 @@ struct pms_split_log {
 /*
  * struct pms_super_page -- one 4 KiB superblock page.  Outside the
  * checksum, each in its own cache line:
- *   hwm   the high-water mark: no descriptor at index >= hwm has ever been
- *         written since the pool was created, so an open reads descriptors
+ *   hwm   the high-water mark: no descriptor at index >= hwm has been
+ *         written since the pool was created, except VOLATILE ones (free
+ *         to every reader), so an open reads descriptors
  *         [0, hwm) only.  It only grows; an open takes the larger of the
  *         two copies, clamped to npages.
  *   dir   the index directory: PMS_DIR_WORD(first page, global depth).
@@ -141,7 +149,12 @@ struct pms_super_page {
  *            w0 = type | rslot << 4 | rpage << 10 (its record's location);
  *            w1 = npages of the run.
  *   TAIL     continuation page: w0 = type | (distance to HEAD) << 4; w1 = 0.
- *   VOLATILE reserved for the volatile heap (reclaimed at open).
+ *   VOLATILE w0 == PMS_DESC_VOLATILE (w1 ignored): a page of the volatile
+ *            heap, of this run or of an earlier one.  Free to an open,
+ *            which leaves it as it is (no volatile page outlives its
+ *            mapping, so no generation is needed to tell runs apart); it
+ *            may stand at or above the mark, and a run's TAIL may be one.
+ *            Written and rewritten (to FREE) unflushed (vheap.c).
  *   BAD      reserved for the device layer (never allocated).
  *   INDEX    a page of the UUID index: w0 = type | kind << 4 | (distance
  *            to the structure's first page) << 8.  kind SEG: one of the

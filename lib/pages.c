@@ -105,6 +105,9 @@ pms_pages_init(struct pms_pages *pg)
 	pg->nfree = 0;
 	pg->hwm = 0;
 	pg->seed = 0x9e3779b97f4a7c15ULL;
+	pg->holes = NULL;
+	pg->nholes = 0;
+	pg->discards = 0;
 }
 
 /* pms_pages_fini -- release the allocator's memory */
@@ -113,6 +116,8 @@ pms_pages_fini(struct pms_pages *pg)
 {
 	destroy(pg->root);
 	pg->root = NULL;
+	destroy(pg->holes);
+	pg->holes = NULL;
 	pthread_mutex_destroy(&pg->lock);
 }
 
@@ -121,11 +126,12 @@ pms_pages_fini(struct pms_pages *pg)
  * extents that touch it
  */
 static int
-insert_locked(struct pms_pages *pg, uint64_t start, uint64_t n)
+insert_locked(struct pms_pages *pg, struct pms_extent **rootp, uint64_t start,
+	      uint64_t n)
 {
 	struct pms_extent *a, *b, *c, *node;
 
-	split(pg->root, start, &a, &b);
+	split(*rootp, start, &a, &b);
 	/* the extent just below, if it ends at start */
 	if (a) {
 		struct pms_extent *m = a, *x, *y;
@@ -145,7 +151,7 @@ insert_locked(struct pms_pages *pg, uint64_t start, uint64_t n)
 	if (b) {
 		/* b holds keys in [start, start + n]: only start + n fits */
 		if (b->start != start + n || b->l || b->r) {
-			pg->root = merge(merge(a, b), c);
+			*rootp = merge(merge(a, b), c);
 			return -1; /* overlaps a free extent: caller's bug */
 		}
 		n += b->len;
@@ -153,7 +159,7 @@ insert_locked(struct pms_pages *pg, uint64_t start, uint64_t n)
 	}
 	node = malloc(sizeof(*node));
 	if (node == NULL) {
-		pg->root = merge(a, c);
+		*rootp = merge(a, c);
 		return -1;
 	}
 	node->start = start;
@@ -161,7 +167,7 @@ insert_locked(struct pms_pages *pg, uint64_t start, uint64_t n)
 	node->maxlen = n;
 	node->prio = prio_next(pg);
 	node->l = node->r = NULL;
-	pg->root = merge(merge(a, node), c);
+	*rootp = merge(merge(a, node), c);
 	return 0;
 }
 
@@ -174,7 +180,7 @@ pms_pages_add(struct pms_pages *pg, uint64_t start, uint64_t n)
 	if (n == 0)
 		return 0;
 	pthread_mutex_lock(&pg->lock);
-	ret = insert_locked(pg, start, n);
+	ret = insert_locked(pg, &pg->root, start, n);
 	if (ret == 0)
 		pg->nfree += n;
 	pthread_mutex_unlock(&pg->lock);
@@ -209,6 +215,75 @@ find(struct pms_extent *t, uint64_t n, uint64_t align, uint64_t *at)
 }
 
 /*
+ * carve_locked -- take [at, at + n) out of free extent e; the remainders
+ * stay free (they cannot touch other free extents)
+ */
+static void
+carve_locked(struct pms_pages *pg, struct pms_extent *e, uint64_t at,
+	     uint64_t n)
+{
+	struct pms_extent *a, *m, *c;
+	uint64_t es = e->start, el = e->len;
+
+	split(pg->root, es, &a, &m);
+	split(m, es + 1, &m, &c);
+	free(m);
+	pg->root = merge(a, c);
+	if (at > es)
+		insert_locked(pg, &pg->root, es, at - es);
+	if (at + n < es + el)
+		insert_locked(pg, &pg->root, at + n, es + el - at - n);
+	pg->nfree -= n;
+}
+
+/* overlap -- an extent of t that overlaps [s, e), or NULL */
+static struct pms_extent *
+overlap(struct pms_extent *t, uint64_t s, uint64_t e)
+{
+	while (t) {
+		if (t->start + t->len <= s)
+			t = t->r;
+		else if (t->start >= e)
+			t = t->l;
+		else
+			return t;
+	}
+	return NULL;
+}
+
+/*
+ * holes_cut_locked -- take [s, s + n) out of the holes; with ps, each
+ * piece taken gets its file blocks back first (a piece that cannot stays
+ * a hole, and the call fails: ENOSPC)
+ */
+static int
+holes_cut_locked(struct pmemstore *ps, struct pms_pages *pg, uint64_t s,
+		 uint64_t n)
+{
+	uint64_t e = s + n;
+	struct pms_extent *h;
+
+	while ((h = overlap(pg->holes, s, e)) != NULL) {
+		struct pms_extent *a, *m, *c;
+		uint64_t hs = h->start, he = h->start + h->len;
+		uint64_t lo = hs > s ? hs : s, hi = he < e ? he : e;
+
+		if (ps && pms_pool_reserve_exact(ps, lo, hi - lo))
+			return -1;
+		split(pg->holes, hs, &a, &m);
+		split(m, hs + 1, &m, &c);
+		free(m);
+		pg->holes = merge(a, c);
+		pg->nholes -= hi - lo;
+		if (hs < lo)
+			insert_locked(pg, &pg->holes, hs, lo - hs);
+		if (hi < he)
+			insert_locked(pg, &pg->holes, hi, he - hi);
+	}
+	return 0;
+}
+
+/*
  * pms_pages_alloc -- take the lowest aligned run of n free pages.  A run
  * reaching past the high-water mark first raises it (durably).
  */
@@ -217,8 +292,8 @@ pms_pages_alloc(struct pmemstore *ps, uint64_t n, uint64_t align,
 		uint64_t *start)
 {
 	struct pms_pages *pg = &ps->pages;
-	struct pms_extent *e, *a, *m, *c;
-	uint64_t at = 0, es, el;
+	struct pms_extent *e;
+	uint64_t at = 0;
 
 	pthread_mutex_lock(&pg->lock);
 	e = find(pg->root, n, align, &at);
@@ -231,22 +306,11 @@ pms_pages_alloc(struct pmemstore *ps, uint64_t n, uint64_t align,
 			       ps->path, (unsigned long long)n, nfree);
 	}
 	if ((at + n > pg->hwm && pms_hwm_extend(ps, at + n)) ||
-	    pms_pool_reserve(ps, at, n)) {
+	    holes_cut_locked(ps, pg, at, n) || pms_pool_reserve(ps, at, n)) {
 		pthread_mutex_unlock(&pg->lock);
 		return -1;
 	}
-	es = e->start;
-	el = e->len;
-	split(pg->root, es, &a, &m);
-	split(m, es + 1, &m, &c);
-	free(m);
-	pg->root = merge(a, c);
-	/* the remainders stay free; they cannot touch other free extents */
-	if (at > es)
-		insert_locked(pg, es, at - es);
-	if (at + n < es + el)
-		insert_locked(pg, at + n, es + el - at - n);
-	pg->nfree -= n;
+	carve_locked(pg, e, at, n);
 	pthread_mutex_unlock(&pg->lock);
 	*start = at;
 	return 0;
@@ -269,4 +333,135 @@ pms_pages_nfree(struct pms_pages *pg)
 	n = pg->nfree;
 	pthread_mutex_unlock(&pg->lock);
 	return n;
+}
+
+/* ---- the volatile heap's side ---- */
+
+/*
+ * fit_high -- the highest start of n pages within extent e with
+ * (start + phase) % align == 0, or UINT64_MAX
+ */
+static uint64_t
+fit_high(const struct pms_extent *e, uint64_t n, uint64_t align, uint64_t phase)
+{
+	uint64_t s, r;
+
+	if (e->len < n)
+		return UINT64_MAX;
+	s = e->start + e->len - n;
+	r = (s + phase) % align;
+	if (r > s - e->start)
+		return UINT64_MAX;
+	return s - r;
+}
+
+/* find_high -- the highest extent holding an aligned run of n pages */
+static struct pms_extent *
+find_high(struct pms_extent *t, uint64_t n, uint64_t align, uint64_t phase,
+	  uint64_t *at)
+{
+	struct pms_extent *e;
+
+	if (t == NULL || t->maxlen < n)
+		return NULL;
+	if ((e = find_high(t->r, n, align, phase, at)) != NULL)
+		return e;
+	if (t->len >= n && (*at = fit_high(t, n, align, phase)) != UINT64_MAX)
+		return t;
+	return find_high(t->l, n, align, phase, at);
+}
+
+/*
+ * pms_pages_valloc -- n free pages for the volatile heap: exactly at want
+ * (UINT64_MAX: anywhere), else the highest run with (start + phase) %
+ * align == 0.  Taken from the top so that persistent pages stay low and
+ * the high-water mark (what an open reads) is not raised: a volatile
+ * page's descriptor may be written above the mark, and an open takes
+ * every VOLATILE descriptor as free (layout.h).  The run's file blocks
+ * are reserved here: its holes, and what lies past the pages known to be
+ * backed.  Fails with ENOMEM (nothing fits), or ENOSPC.
+ */
+int
+pms_pages_valloc(struct pmemstore *ps, uint64_t n, uint64_t align,
+		 uint64_t phase, uint64_t want, uint64_t *start)
+{
+	struct pms_pages *pg = &ps->pages;
+	struct pms_extent *e;
+	uint64_t at = want;
+
+	pthread_mutex_lock(&pg->lock);
+	if (want != UINT64_MAX) {
+		e = overlap(pg->root, want, want + 1);
+		if (e && e->start + e->len - want < n)
+			e = NULL;
+	} else {
+		e = find_high(pg->root, n, align, phase, &at);
+	}
+	if (e == NULL) {
+		unsigned long long nfree = pg->nfree;
+
+		pthread_mutex_unlock(&pg->lock);
+		return pms_err(ENOMEM,
+			       "pool %s: no run of %llu free pages for the "
+			       "volatile heap (%llu free)",
+			       ps->path, (unsigned long long)n, nfree);
+	}
+	if ((at + n > pg->hwm &&
+	     pms_pool_reserve_desc(ps, at > pg->hwm ? at : pg->hwm,
+				   at + n - (at > pg->hwm ? at : pg->hwm))) ||
+	    holes_cut_locked(ps, pg, at, n) ||
+	    (at + n > ps->backed &&
+	     pms_pool_reserve_exact(
+		     ps, at > ps->backed ? at : ps->backed,
+		     at + n - (at > ps->backed ? at : ps->backed)))) {
+		pthread_mutex_unlock(&pg->lock);
+		return -1;
+	}
+	carve_locked(pg, e, at, n);
+	pthread_mutex_unlock(&pg->lock);
+	*start = at;
+	return 0;
+}
+
+/*
+ * pms_pages_discard -- the volatile heap is done with [start, start + n):
+ * its file blocks go back to the file system (a hole, counted), and with
+ * release the pages are free again.  Without release (a decommit) the
+ * pages stay the heap's, to be recommitted before reuse; that fails (-1)
+ * when nothing could be punched, so that the heap keeps them committed.
+ */
+int
+pms_pages_discard(struct pmemstore *ps, uint64_t start, uint64_t n, int release)
+{
+	struct pms_pages *pg = &ps->pages;
+	int punched = pms_pool_punch(ps, start, n) == 0;
+
+	pthread_mutex_lock(&pg->lock);
+	if (punched) {
+		(void)holes_cut_locked(NULL, pg, start, n);
+		if (insert_locked(pg, &pg->holes, start, n) == 0)
+			pg->nholes += n;
+		__atomic_add_fetch(&pg->discards, n, __ATOMIC_RELAXED);
+	}
+	if (release && insert_locked(pg, &pg->root, start, n) == 0)
+		pg->nfree += n;
+	pthread_mutex_unlock(&pg->lock);
+	return punched || release ? 0 : -1;
+}
+
+/*
+ * pms_pages_recommit -- file blocks again under the holes of [start,
+ * start + n), pages the volatile heap kept (ENOSPC when the file system
+ * is full: the heap then reports out of memory, never a SIGBUS)
+ */
+int
+pms_pages_recommit(struct pmemstore *ps, uint64_t start, uint64_t n)
+{
+	struct pms_pages *pg = &ps->pages;
+	int ret;
+
+	pthread_mutex_lock(&pg->lock);
+	ret = holes_cut_locked(ps, pg, start, n);
+	pthread_mutex_unlock(&pg->lock);
+	return ret;
 }

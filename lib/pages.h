@@ -12,10 +12,13 @@ struct pms_extent;
 
 struct pms_pages {
 	pthread_mutex_t lock;
-	struct pms_extent *root; /* treap of free extents, keyed by start */
-	uint64_t nfree;		 /* free pages */
-	uint64_t hwm;		 /* high-water mark, in pages (see layout.h) */
-	uint64_t seed;		 /* treap priorities */
+	struct pms_extent *root;  /* treap of free extents, keyed by start */
+	uint64_t nfree;		  /* free pages */
+	uint64_t hwm;		  /* high-water mark, in pages (see layout.h) */
+	uint64_t seed;		  /* treap priorities */
+	struct pms_extent *holes; /* pages punched and not reserved since */
+	uint64_t nholes;	  /* pages in holes */
+	uint64_t discards;	  /* pages punched (atomic) */
 };
 
 struct pmemstore;
@@ -27,5 +30,12 @@ int pms_pages_alloc(struct pmemstore *ps, uint64_t n, uint64_t align,
 		    uint64_t *start);
 void pms_pages_free(struct pmemstore *ps, uint64_t start, uint64_t n);
 uint64_t pms_pages_nfree(struct pms_pages *pg);
+
+/* the volatile heap's side (vheap.c): see pages.c */
+int pms_pages_valloc(struct pmemstore *ps, uint64_t n, uint64_t align,
+		     uint64_t phase, uint64_t want, uint64_t *start);
+int pms_pages_discard(struct pmemstore *ps, uint64_t start, uint64_t n,
+		      int release);
+int pms_pages_recommit(struct pmemstore *ps, uint64_t start, uint64_t n);
 
 #endif /* PMS_PAGES_H */

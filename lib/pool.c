@@ -43,6 +43,7 @@
 #include "recover.h"
 #include "object.h"
 #include "index.h"
+#include "vheap.h"
 
 /*
  * pms_geometry -- pages and data offset of a pool of size bytes: two
@@ -184,6 +185,79 @@ pms_pool_reserve(struct pmemstore *ps, uint64_t page, uint64_t npages)
 }
 
 /*
+ * stray -- must an extension of the mark zero descriptor p?  Anything
+ * but FREE and VOLATILE (the volatile heap's pages, live or of an earlier
+ * run, which an open takes as free wherever they are) is damage or what a
+ * device held before.  The volatile heap writes descriptors concurrently:
+ * atomic loads.
+ */
+static int
+stray(struct pmemstore *ps, uint64_t p)
+{
+	uint64_t w0 = __atomic_load_n(&ps->desc[p].w0, __ATOMIC_RELAXED);
+
+	if (w0 == PMS_DESC_VOLATILE)
+		return 0;
+	return w0 != 0 || __atomic_load_n(&ps->desc[p].w1, __ATOMIC_RELAXED);
+}
+
+/* pms_pool_reserve_exact -- file blocks under data pages [page, +n) */
+int
+pms_pool_reserve_exact(struct pmemstore *ps, uint64_t page, uint64_t n)
+{
+	int err = reserve_bytes(ps, ps->sb.data_off + (page << PMS_PAGE_SHIFT),
+				n << PMS_PAGE_SHIFT);
+
+	return err ? reserve_fail(ps, err, n << PMS_PAGE_SHIFT, "data pages")
+		   : 0;
+}
+
+/*
+ * pms_pool_reserve_desc -- file blocks under the descriptors of pages
+ * [page, +n): the volatile heap writes descriptors above the mark, which
+ * no extension has reserved yet
+ */
+int
+pms_pool_reserve_desc(struct pmemstore *ps, uint64_t page, uint64_t n)
+{
+	int err =
+		reserve_bytes(ps, PMS_DESC_OFF + page * sizeof(struct pms_desc),
+			      n * sizeof(struct pms_desc));
+
+	return err ? reserve_fail(ps, err, n * sizeof(struct pms_desc),
+				  "descriptors")
+		   : 0;
+}
+
+/*
+ * pms_pool_punch -- give the file blocks under data pages [page, +n) back
+ * to the file system (they read as zero after).  -1 when there is
+ * nothing to punch: device-dax, a read-only handle, or a file system
+ * without hole punching.  Not a persistence operation: the pages are the
+ * volatile heap's, whose contents no open reads.
+ */
+int
+pms_pool_punch(struct pmemstore *ps, uint64_t page, uint64_t n)
+{
+	int err;
+
+	if (ps->is_devdax || ps->rdonly ||
+	    __atomic_load_n(&ps->no_punch, __ATOMIC_RELAXED) || n == 0)
+		return -1;
+	do {
+		if (fallocate(
+			    ps->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			    (off_t)(ps->sb.data_off + (page << PMS_PAGE_SHIFT)),
+			    (off_t)(n << PMS_PAGE_SHIFT)) == 0)
+			return 0;
+		err = errno;
+	} while (err == EINTR);
+	if (err == EOPNOTSUPP || err == ENOSYS)
+		__atomic_store_n(&ps->no_punch, 1, __ATOMIC_RELAXED);
+	return -1;
+}
+
+/*
  * pms_hwm_extend -- raise the high-water mark to cover descriptors
  * [0, end), growing geometrically.  Called with the page lock held.
  *
@@ -222,15 +296,14 @@ pms_hwm_extend(struct pmemstore *ps, uint64_t end)
 				    (n - old) * sizeof(struct pms_desc),
 				    "descriptors");
 	for (uint64_t i = old; i < n; i++) {
-		struct pms_desc *d = &ps->desc[i];
-
-		if (d->w0 == 0 && d->w1 == 0)
+		if (!stray(ps, i))
 			continue;
 		uint64_t j = i + 1;
 
-		while (j < n && (ps->desc[j].w0 || ps->desc[j].w1))
+		while (j < n && stray(ps, j))
 			j++;
-		if (pms_memset_nodrain(ps, d, 0, (j - i) * sizeof(*d)))
+		if (pms_memset_nodrain(ps, &ps->desc[i], 0,
+				       (j - i) * sizeof(struct pms_desc)))
 			return -1;
 		zeroed = 1;
 		i = j;
@@ -252,6 +325,7 @@ pms_hwm_extend(struct pmemstore *ps, uint64_t end)
 static void
 pool_free(struct pmemstore *ps)
 {
+	pms_vheap_fini(ps); /* the arenas hand their pages back first */
 	pms_heap_registry_del(ps);
 	if (ps->index.stripes)
 		pms_index_fini(&ps->index);
@@ -268,6 +342,7 @@ pool_free(struct pmemstore *ps)
 		close(ps->fd);
 	pms_counters_free(ps);
 	pthread_mutex_destroy(&ps->ctr_lock);
+	pthread_mutex_destroy(&ps->vh_lock);
 	free(ps->path);
 	free(ps);
 }
@@ -288,6 +363,7 @@ pool_new(const char *path)
 	ps->fd = -1;
 	ps->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
 	pthread_mutex_init(&ps->ctr_lock, NULL);
+	pthread_mutex_init(&ps->vh_lock, NULL);
 	ps->path = strdup(path);
 	pms_pages_init(&ps->pages);
 	if (ps->path == NULL || pms_heaps_init(ps) ||
@@ -432,11 +508,52 @@ super_state(const struct pms_super *sb)
 	 */
 	if (sb->version == 0)
 		return 2;
-	if (sb->version != PMS_FORMAT_VERSION)
+	if (sb->version < PMS_FORMAT_READS || sb->version > PMS_FORMAT_VERSION)
 		return 1; /* a version this library does not read */
 	if (sb->checksum != pms_super_checksum(sb))
 		return 2; /* torn or corrupt */
 	return 3;
+}
+
+/*
+ * upgrading -- are two valid copies a version upgrade cut short: copy A
+ * of this version, copy B of an older one, all else equal?
+ */
+static int
+upgrading(const struct pms_super *a, const struct pms_super *b)
+{
+	struct pms_super x = *b;
+
+	if (a->version != PMS_FORMAT_VERSION || b->version >= a->version)
+		return 0;
+	x.version = a->version;
+	x.checksum = a->checksum;
+	return memcmp(a, &x, sizeof(x)) == 0;
+}
+
+/*
+ * upgrade -- a read-write open of a pool of an older version it reads
+ * makes it this version: copy A rewritten and persisted, then copy B
+ * (restore_super's order).  A crash between leaves A new and B old,
+ * which the next open takes as this upgrade cut short (upgrading) and
+ * finishes.  Version 2 to 3: nothing on media changes but the version,
+ * which tells older libraries (whose open zeroes, and whose check
+ * reports, the VOLATILE descriptors this version leaves) to stay away.
+ */
+static int
+upgrade(struct pmemstore *ps)
+{
+	if (ps->sb.version == PMS_FORMAT_VERSION)
+		return 0;
+	ps->sb.version = PMS_FORMAT_VERSION;
+	ps->sb.checksum = pms_super_checksum(&ps->sb);
+	for (int c = 0; c < 2; c++) {
+		memcpy(&ps->sbp[c]->sb, &ps->sb, sizeof(ps->sb));
+		if (pms_flush(ps, &ps->sbp[c]->sb, sizeof(ps->sb)))
+			return -1;
+		pms_drain(ps); /* copy A whole before copy B changes */
+	}
+	return 0;
 }
 
 /*
@@ -466,12 +583,12 @@ load_super(struct pmemstore *ps, uint64_t fsize, int *bad)
 	if ((s[0] == 1 || s[1] == 1) && s[0] != 3 && s[1] != 3) {
 		const struct pms_super *f = s[0] == 1 ? &c[0] : &c[1];
 
-		if (f->version < PMS_FORMAT_VERSION)
+		if (f->version < PMS_FORMAT_READS)
 			return pms_err(ENOTSUP,
 				       "pool %s: format version %u, written by "
 				       "an older libpmemstore; this library "
-				       "reads version %u only",
-				       ps->path, f->version,
+				       "reads versions %u to %u",
+				       ps->path, f->version, PMS_FORMAT_READS,
 				       PMS_FORMAT_VERSION);
 		return pms_err(ENOTSUP,
 			       "pool %s: format version %u is not known to "
@@ -484,12 +601,16 @@ load_super(struct pmemstore *ps, uint64_t fsize, int *bad)
 			       "copies (damaged, or a pmemstore_create that "
 			       "did not finish)",
 			       ps->path);
-	if (s[0] == 3 && s[1] == 3 && memcmp(&c[0], &c[1], sizeof(c[0])))
-		return pms_err(EIO,
-			       "pool %s: the two superblock copies are valid "
-			       "but differ",
-			       ps->path);
 	*bad = s[0] != 3 ? 0 : s[1] != 3 ? 1 : -1;
+	if (s[0] == 3 && s[1] == 3 && memcmp(&c[0], &c[1], sizeof(c[0]))) {
+		if (!upgrading(&c[0], &c[1]))
+			return pms_err(EIO,
+				       "pool %s: the two superblock copies are "
+				       "valid but differ",
+				       ps->path);
+		/* an upgrade cut short: A was written first */
+		*bad = 1;
+	}
 	ps->sb = c[*bad == 0 ? 1 : 0];
 
 	if (ps->sb.incompat != 0)
@@ -633,7 +754,7 @@ clean_write(struct pmemstore *ps, int clean)
 int
 pms_pool_begin(struct pmemstore *ps)
 {
-	if (clean_write(ps, 0))
+	if (clean_write(ps, 0) || upgrade(ps))
 		return -1;
 	return pms_index_repair(ps);
 }
@@ -981,8 +1102,14 @@ pmemstore_stats(struct pmemstore *ps, struct pmemstore_stats *st)
 	 * a sum taken while other threads allocate is not a snapshot.
 	 */
 	pms_heap_sums(ps, &gfree, &objects, &bytes);
+	pms_vheap_stats(ps, &st->pages_volatile, &st->volatile_bytes);
+	st->discards = __atomic_load_n(&ps->pages.discards, __ATOMIC_RELAXED);
 	st->pages_free = pms_pages_nfree(&ps->pages) + gfree;
-	st->pages_used = st->pages_total - st->pages_free;
+	/* the sums are not one snapshot: never let them wrap */
+	if (st->pages_volatile > st->pages_total - st->pages_free)
+		st->pages_volatile = st->pages_total - st->pages_free;
+	st->pages_used = st->pages_total - st->pages_free - st->pages_volatile -
+			 st->pages_bad;
 	if (ps->dirty) {
 		/* after a crash: a walk of the index, O(objects) */
 		if (pms_obj_count(ps, &st->objects, &st->bytes))

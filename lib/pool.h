@@ -38,6 +38,7 @@ struct pmemstore {
 	int broken;	/* an msync failed mid-commit: no more changes */
 	int stale_runs; /* read-only: a live run's TAILs are not on media */
 	int no_reserve; /* the file system has no fallocate: reserve nothing */
+	int no_punch;	/* nor hole punching (atomic) */
 	/*
 	 * data pages [0, backed) have file blocks (pms_pool_reserve, under
 	 * the page lock); volatile, 0 at every open
@@ -70,6 +71,9 @@ struct pmemstore {
 	int dirty;
 	uint64_t objects; /* from the clean close; the heaps count changes */
 	uint64_t bytes;
+
+	pthread_mutex_t vh_lock; /* makes the volatile heap (vheap.c) */
+	struct pms_vheap *vheap; /* NULL until the first pmemstore_malloc */
 };
 
 /* pms_page_addr -- address of data page p */
@@ -99,5 +103,10 @@ int pms_hwm_extend(struct pmemstore *ps, uint64_t end);
  * called with the page lock held; see pool.c
  */
 int pms_pool_reserve(struct pmemstore *ps, uint64_t page, uint64_t npages);
+
+/* the volatile heap's blocks: exactly the range given (pool.c) */
+int pms_pool_reserve_exact(struct pmemstore *ps, uint64_t page, uint64_t n);
+int pms_pool_reserve_desc(struct pmemstore *ps, uint64_t page, uint64_t n);
+int pms_pool_punch(struct pmemstore *ps, uint64_t page, uint64_t n);
 
 #endif /* PMS_POOL_H */

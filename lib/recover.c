@@ -24,7 +24,7 @@
  *   INDEX      the index's segments and directory, in use; a directory
  *              that is not the current one (superseded by a doubling, or
  *              an orphan of one a crash cut short) is zeroed and free;
- *   VOLATILE   the volatile heap's, reclaimed (zeroed);
+ *   VOLATILE   the volatile heap's, of an earlier run: free (not written);
  *   BAD        never allocated.
  * Anything else (an unknown type, a malformed word, a run out of bounds or
  * over another) fails the open with EIO before anything is written.  The
@@ -297,8 +297,8 @@ scan(struct pmemstore *ps, struct fixes *f, struct tally *ty)
 			break;
 		}
 		case PMS_DESC_VOLATILE:
-			if (zero_desc(ps, f, p))
-				goto out;
+			/* the volatile heap's, of an earlier run: free, and
+			 * left as it is (an open writes nothing per page) */
 			used = 0;
 			break;
 		case PMS_DESC_BAD:

@@ -533,6 +533,73 @@ test_create_full(void)
 	test_pool_remove(path);
 }
 
+/* vfill_child -- volatile blocks, written whole, until one fails */
+static int
+vfill_child(void *arg)
+{
+	struct fill_arg *a = arg;
+	struct pmemstore *ps = pmemstore_open(a->path, 0);
+	void **v = calloc(a->max, sizeof(*v));
+	uint64_t n = 0;
+	uuid_t id;
+
+	if (ps == NULL || v == NULL) {
+		fail_note(a->res, errno);
+		return 3;
+	}
+	for (int round = 0; round < 2; round++) {
+		for (n = 0; n < a->max; n++) {
+			errno = 0;
+			v[n] = pmemstore_malloc(ps, a->size);
+			if (v[n] == NULL) {
+				fail_note(a->res, errno);
+				break;
+			}
+			memset(v[n], 0x6b, a->size); /* SIGBUS, if unreserved */
+			a->res->n = n + 1;
+		}
+		/* freed and given back (punched), then filled again */
+		for (uint64_t i = 0; i < n; i++)
+			pmemstore_free(ps, v[i]);
+		id_of(9, 0, id);
+		if (persist_alloc(ps, id, 100000, 0) == NULL ||
+		    persist_free(ps, id))
+			return 5; /* the purge gave the pages back */
+	}
+	free(v);
+	return pmemstore_close(ps) == 0 ? 0 : 4;
+}
+
+/*
+ * test_volatile_fill -- the volatile heap on a full file system: ENOSPC
+ * with the file system's message, never SIGBUS; its pages punched when
+ * given back serve both heaps again
+ */
+static void
+test_volatile_fill(void)
+{
+	if (!have_fs())
+		return;
+	char *path = mnt_path("vfill");
+	struct result *r = shared_result();
+	struct fill_arg a = {path, 64 * KIB, 0, 1, POOL_SIZE / (64 * KIB), r};
+	struct pmemstore *ps =
+		EXPECT_PTR(pmemstore_create(path, POOL_SIZE, 0600));
+	if (ps == NULL)
+		goto out;
+	EXPECT_OK(pmemstore_close(ps));
+
+	int st = run_in_child(vfill_child, &a);
+	printf("\n    volatile 64 KiB: %llu blocks, then errno %d: %s",
+	       (unsigned long long)r->n, r->err, r->msg);
+	expect_enospc(st, r, path);
+	CU_ASSERT(r->n > 16);
+	EXPECT_OK(pmemstore_check(path, 0));
+out:
+	test_pool_remove(path);
+	munmap(r, sizeof(*r));
+}
+
 static CU_TestInfo nospace_tests[] = {
 	{"fill_zero_16k", test_fill_zero},
 	{"fill_write_16k", test_fill_write},
@@ -540,6 +607,7 @@ static CU_TestInfo nospace_tests[] = {
 	{"fill_small_1000", test_fill_small},
 	{"hwm", test_hwm},
 	{"create_full", test_create_full},
+	{"volatile_fill", test_volatile_fill},
 	CU_TEST_INFO_NULL,
 };
 
