@@ -89,6 +89,10 @@ extern int armed;     /* crash points are taken */
 extern int in_check;  /* an image is being checked: no crash points */
 extern int track_img; /* attach rec_model when img_path is mapped */
 
+/* the volatile workload's file system (model.c's fallocate) */
+extern int vw_nopunch;	    /* PUNCH_HOLE refused on the workload pool */
+extern uint64_t vw_punched; /* pages punched in the workload pool */
+
 void model_commit_all(struct model *m, struct pend *p, size_t n);
 void model_release(struct model *m);
 
@@ -215,6 +219,10 @@ void wl_xfree(int scale, uint64_t seed);
 void wl_mtexit(int scale, uint64_t seed);
 void wl_xreuse(int scale, uint64_t seed);
 void wl_mtrand(int scale, uint64_t seed);
+void wl_volatile(int scale, uint64_t seed);
+struct pmemstore *wl_pool(void);
+long wl_nlive(void);
+long wl_live_at(uint64_t k);
 
 struct workload {
 	const char *name;

@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * volatile.c -- owns the volatile workload: persistent objects and the
+ * volatile heap's blocks (pmemstore_malloc and friends) on the same pool,
+ * its pages moving between the two uses, crashed at every fence.
+ *
+ * The volatile heap never flushes or fences (vheap.c): its blocks' stores
+ * and its VOLATILE / FREE descriptor stores are plain stores into the
+ * mapping.  The simulator sees them in two ways, both the x86 model's
+ * "an unflushed store may reach the media at any time":
+ *   - at every crash point, with eviction on (opt.evict, forced here),
+ *     every line whose mapping content differs from durable + pending is
+ *     a unit that may land with its current content: the garbage of live
+ *     blocks, and of blocks given back without a punch, and descriptor
+ *     lines saying VOLATILE or FREE;
+ *   - after each volatile operation, a seeded early write-back: each
+ *     dirty descriptor line with probability 1/2, and a few sampled lines
+ *     of one block in four just written, are copied to the durable image (an
+ *     eviction then).  That garbage stays on the media when the pages are
+ *     given back (a punch leaves the durable image as it was) and later
+ *     become persistent pages, so later images have old garbage under
+ *     slab pages, records and runs, and stale VOLATILE descriptors.
+ * Garbage is non-zero words, descriptor-like words and copies of real
+ * headers of the pool's slab pages (valid there, not at their new place).
+ *
+ * Two rounds, each a fresh pool: jemalloc purging only when the pool runs
+ * out (dirty_decay_ms -1: the persistent side's ENOMEM purges the arenas,
+ * pms_vheap_purge) with hole punching; and immediate purging
+ * (dirty_decay_ms 0) with PUNCH_HOLE refused (model.c's fallocate), so
+ * freed blocks' garbage stays in the mapping under pages that become
+ * persistent.  The workload tracks every page's descriptor after each
+ * operation and fails unless pages went volatile -> free -> persistent
+ * and persistent -> free -> volatile in each round, and unless early
+ * write-backs put garbage on the media; it checks every volatile block's
+ * content before it is freed (persistent work never writes a volatile
+ * page) and that the heap still knows it (pmemstore_malloc_usable_size).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <jemalloc/jemalloc.h>
+#include <xxhash.h>
+
+#include "layout.h"
+#include "sim.h"
+
+int vw_nopunch;
+uint64_t vw_punched;
+
+#define VMAX 2048
+#define KIB ((uint64_t)1 << 10)
+#define MIB ((uint64_t)1 << 20)
+
+struct vblk {
+	uint8_t *p;
+	size_t n;
+	uint64_t sum; /* XXH3 of its content */
+};
+
+static struct vblk vb[VMAX];
+static size_t nvb;
+
+/* per page: what its descriptor said last, and what it has been since */
+#define PS_WASVOL 4
+#define PS_WASPERS 8
+static uint8_t *pstate;
+static uint64_t npg;
+
+/* what a round did */
+struct vcount {
+	uint64_t v2p, p2v; /* pages that changed use, via free */
+	uint64_t vops, venomem, wb_lines, wb_desc, punched;
+};
+
+/* vw_fatal -- the workload itself went wrong */
+static void
+vw_fatal(const char *what)
+{
+	fprintf(stderr, "crash: workload volatile: %s (%s; %s)\n", what,
+		strerror(errno), pmemstore_errormsg());
+	exit(2);
+}
+
+/* descs -- the workload pool's descriptor array, as the library sees it */
+static const struct pms_desc *
+descs(void)
+{
+	return (const struct pms_desc *)(wl_model.base + PMS_DESC_OFF);
+}
+
+/* track -- every page's use now, against what it was */
+static void
+track(struct vcount *vc)
+{
+	const struct pms_desc *d = descs();
+
+	for (uint64_t p = 0; p < npg; p++) {
+		uint64_t w0 = __atomic_load_n(&d[p].w0, __ATOMIC_RELAXED);
+		uint8_t s = pstate[p];
+
+		if (w0 == PMS_DESC_VOLATILE) {
+			if (s & PS_WASPERS)
+				vc->p2v++;
+			s = (uint8_t)((s & ~PS_WASPERS) | PS_WASVOL);
+		} else if (w0 != 0) {
+			if (s & PS_WASVOL)
+				vc->v2p++;
+			s = (uint8_t)((s & ~PS_WASVOL) | PS_WASPERS);
+		}
+		pstate[p] = s;
+	}
+}
+
+/* commit_line -- an early eviction: the mapping's line becomes durable */
+static void
+commit_line(uint64_t off)
+{
+	struct model *m = &wl_model;
+
+	memcpy(m->durable + off, m->base + off, LINE);
+	m->touched[off / PAGE / 64] |= 1ULL << (off / PAGE % 64);
+}
+
+/* dirty -- does the line at off differ between mapping and durable? */
+static int
+dirty(uint64_t off)
+{
+	return memcmp(wl_model.base + off, wl_model.durable + off, LINE) != 0;
+}
+
+/*
+ * writeback -- seeded early evictions after a volatile operation: each
+ * dirty descriptor line with probability 1/2, and of one block in four
+ * its first, its last and a sampled line.  Not while flushed lines
+ * are pending (a single-threaded workload has none between operations).
+ */
+static void
+writeback(const uint8_t *p, size_t n, struct vcount *vc)
+{
+	struct model *m = &wl_model;
+	uint64_t lo = PMS_DESC_OFF, hi = PMS_DESC_OFF + npg * 16;
+
+	if (m->npend)
+		return;
+	for (uint64_t off = lo; off < hi; off += LINE)
+		if (dirty(off) && (rng_next(&wl_rng) & 1)) {
+			commit_line(off);
+			vc->wb_desc++;
+		}
+	/* a quarter of the blocks: each garbage page costs every image */
+	if (p == NULL || n == 0 || rng_next(&wl_rng) % 4)
+		return;
+	uint64_t first = (uint64_t)(p - m->base) & ~(uint64_t)(LINE - 1);
+	uint64_t last = (uint64_t)(p + n - 1 - m->base) & ~(uint64_t)(LINE - 1);
+	uint64_t lines = (last - first) / LINE + 1;
+
+	for (int k = 0; k < 3; k++) {
+		uint64_t off =
+			k == 0	 ? first
+			: k == 1 ? last
+				 : first + (rng_next(&wl_rng) % lines) * LINE;
+
+		if (dirty(off)) {
+			commit_line(off);
+			vc->wb_lines++;
+		}
+	}
+}
+
+/* slab_pages -- some persistent slab pages now (their headers to copy) */
+static size_t
+slab_pages(uint64_t *out, size_t max)
+{
+	const struct pms_desc *d = descs();
+	size_t n = 0;
+
+	for (uint64_t p = 0; p < npg && n < max; p++)
+		if (PMS_DESC_TYPE(d[p].w0) == PMS_DESC_SLAB && d[p].w1)
+			out[n++] = p;
+	return n;
+}
+
+/*
+ * garbage -- fill [p, p + n) with non-zero garbage: random words, and
+ * every 256 bytes something that looks like metadata: a copy of a real
+ * header (32 bytes) of one of the pool's slab pages, or descriptor words
+ */
+static void
+garbage(uint8_t *p, size_t n)
+{
+	const struct pms_super *sb = (const struct pms_super *)wl_model.base;
+	uint64_t sp[64];
+	size_t nsp = slab_pages(sp, 64), i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		uint64_t w = rng_next(&wl_rng) | 1;
+
+		memcpy(p + i, &w, 8);
+	}
+	for (; i < n; i++)
+		p[i] = 0xa5;
+	for (i = 0; i + 32 <= n; i += 256) {
+		uint64_t r = rng_next(&wl_rng);
+
+		if (nsp && (r & 3) != 3) {
+			const uint8_t *pg = wl_model.base + sb->data_off +
+					    sp[(r >> 8) % nsp] * PAGE;
+
+			memcpy(p + i, pg + ((r >> 24) % 4) * PMS_HDR_SIZE, 32);
+		} else {
+			uint64_t w[4] = {PMS_DESC_VOLATILE, 0,
+					 PMS_DESC_SLAB_W0(1 + (r >> 8) % 8),
+					 r | 1};
+
+			memcpy(p + i, w, 32);
+		}
+	}
+}
+
+/* sum_of -- the digest of a block's content */
+static uint64_t
+sum_of(const struct vblk *b)
+{
+	return XXH3_64bits(b->p, b->n);
+}
+
+/* v_check -- block i is intact and still the heap's */
+static void
+v_check(size_t i)
+{
+	struct pmemstore *ps = wl_pool();
+
+	if (sum_of(&vb[i]) != vb[i].sum) {
+		fprintf(stderr,
+			"crash: workload volatile: a volatile block of %zu B "
+			"at %p was overwritten (persistent work on a volatile "
+			"page?)\n",
+			vb[i].n, (void *)vb[i].p);
+		exit(2);
+	}
+	if (pmemstore_malloc_usable_size(ps, vb[i].p) < vb[i].n)
+		vw_fatal("a live volatile block is no longer the heap's");
+}
+
+/* v_size -- a volatile block size: 8 B .. 3 MiB, mostly small */
+static size_t
+v_size(int nopunch)
+{
+	uint64_t c = rng_next(&wl_rng) % 100, r = rng_next(&wl_rng);
+
+	if (c < 40)
+		return 8 + r % 248;
+	if (c < 70)
+		return 256 + r % (16 * KIB);
+	if (c < 90)
+		return 16 * KIB + r % (256 * KIB);
+	/* without punching, big blocks' garbage stays under every image */
+	return nopunch ? 256 * KIB + r % (256 * KIB) : 1 * MIB + r % (2 * MIB);
+}
+
+/* v_alloc -- a volatile block (malloc, calloc or aligned), garbage in it */
+static void
+v_alloc(size_t n, struct vcount *vc)
+{
+	struct pmemstore *ps = wl_pool();
+	uint64_t k = rng_next(&wl_rng) % 8;
+	void *p;
+
+	if (nvb == VMAX)
+		return;
+	snprintf(orc.op, sizeof(orc.op), "between ops: pmemstore_malloc(%zu)",
+		 n);
+	errno = 0;
+	p = k == 0   ? pmemstore_calloc(ps, 1, n)
+	    : k == 1 ? pmemstore_aligned_alloc(ps, 4096, n)
+		     : pmemstore_malloc(ps, n);
+	vc->vops++;
+	if (p == NULL) {
+		if (errno != ENOMEM)
+			vw_fatal("pmemstore_malloc");
+		vc->venomem++;
+		return;
+	}
+	vb[nvb].p = p;
+	vb[nvb].n = n;
+	garbage(p, n);
+	vb[nvb].sum = sum_of(&vb[nvb]);
+	writeback(p, n, vc);
+	nvb++;
+	track(vc); /* pages may be given back before the next operation */
+}
+
+/* v_free -- give block i back */
+static void
+v_free(size_t i, struct vcount *vc)
+{
+	v_check(i);
+	pmemstore_free(wl_pool(), vb[i].p);
+	vc->vops++;
+	vb[i] = vb[--nvb];
+	writeback(NULL, 0, vc);
+}
+
+/* v_realloc -- resize block i; its old content must move with it */
+static void
+v_realloc(size_t i, size_t n, struct vcount *vc)
+{
+	size_t keep = vb[i].n < n ? vb[i].n : n;
+	uint64_t head;
+	uint8_t *p;
+
+	v_check(i);
+	head = XXH3_64bits(vb[i].p, keep);
+	errno = 0;
+	p = pmemstore_realloc(wl_pool(), vb[i].p, n);
+	vc->vops++;
+	if (p == NULL) {
+		if (errno != ENOMEM)
+			vw_fatal("pmemstore_realloc");
+		vc->venomem++;
+		return;
+	}
+	if (XXH3_64bits(p, keep) != head)
+		vw_fatal("pmemstore_realloc lost the block's content");
+	vb[i].p = p;
+	vb[i].n = n;
+	if (n > keep)
+		garbage(p + keep, n - keep);
+	vb[i].sum = sum_of(&vb[i]);
+	writeback(p, n, vc);
+	track(vc);
+}
+
+/* p_alloc -- a persistent object of a random size and kind */
+static long
+p_alloc(void)
+{
+	uint64_t c = rng_next(&wl_rng) % 100, sz;
+	int how = (int)(rng_next(&wl_rng) % 4); /* WRITE, ZERO, INIT, BARE */
+
+	if (c < 60)
+		sz = 1 + rng_next(&wl_rng) % 2016;
+	else if (c < 90)
+		sz = 2017 + rng_next(&wl_rng) % (64 * KIB);
+	else
+		sz = 128 * KIB + rng_next(&wl_rng) % (896 * KIB);
+	if (sz > 64 * KIB && how != H_ZERO)
+		how = H_BARE; /* keep images small */
+	return op_alloc(sz, how);
+}
+
+/*
+ * squeeze -- the persistent side takes the pool: 1 MiB, then 256 KiB
+ * objects until ENOMEM (the library purges the volatile arenas and
+ * retries), then frees most of them again
+ */
+static void
+squeeze(struct vcount *vc)
+{
+	long got[64];
+	int n = 0;
+	long i;
+
+	while (n < 64 && (i = op_alloc(1 * MIB, H_BARE)) >= 0)
+		got[n++] = i;
+	while (n < 64 &&
+	       (i = op_alloc(256 * KIB, n % 3 ? H_BARE : H_ZERO)) >= 0)
+		got[n++] = i;
+	track(vc);
+	for (int k = 0; k < n; k++)
+		if (k % 4)
+			op_free(got[k]);
+}
+
+/* vsqueeze -- the volatile side takes the pool: 256, 16, 4 KiB blocks
+ * until ENOMEM (the persistent heaps give back the pages they keep) */
+static void
+vsqueeze(struct vcount *vc)
+{
+	static const size_t sizes[] = {256 * KIB, 16 * KIB, 4 * KIB};
+
+	for (int s = 0; s < 3; s++) {
+		uint64_t e = vc->venomem;
+
+		while (nvb < VMAX && vc->venomem == e)
+			v_alloc(sizes[s], vc);
+	}
+	/* keep a few, free the rest */
+	while (nvb > 4)
+		v_free(nvb - 1, vc);
+}
+
+/* round -- one pool: nops mixed operations */
+static void
+round_run(int nops, int nopunch, uint64_t seed, struct vcount *vc)
+{
+	ssize_t decay = nopunch ? 0 : -1;
+	const struct pms_super *sb;
+
+	if (mallctl("arenas.dirty_decay_ms", NULL, NULL, &decay, sizeof(decay)))
+		vw_fatal("mallctl arenas.dirty_decay_ms");
+	vw_nopunch = nopunch;
+	vw_punched = 0;
+	wl_begin(PMEMSTORE_MIN_POOL, 0, seed);
+	sb = (const struct pms_super *)wl_model.base;
+	npg = sb->npages;
+	pstate = calloc(npg, 1);
+	if (pstate == NULL)
+		abort();
+	nvb = 0;
+	for (int k = 0; k < nops && !*stop_all; k++) {
+		uint64_t r = rng_next(&wl_rng) % 100;
+		long nl = wl_nlive();
+
+		if (k % 20 == 7)
+			squeeze(vc);
+		else if (k % 20 == 14)
+			vsqueeze(vc);
+		else if (r < 26)
+			p_alloc();
+		else if (r < 36 && nl)
+			op_free(wl_live_at(rng_next(&wl_rng) % (uint64_t)nl));
+		else if (r < 60)
+			v_alloc(v_size(nopunch), vc);
+		else if (r < 70 && nvb)
+			v_realloc(rng_next(&wl_rng) % nvb, v_size(nopunch), vc);
+		else if (r < 88 && nvb)
+			v_free(rng_next(&wl_rng) % nvb, vc);
+		else
+			op_alloc(64, H_INIT);
+		track(vc);
+	}
+	while (nvb)
+		v_free(nvb - 1, vc);
+	track(vc);
+	vc->punched += vw_punched;
+	wl_end();
+	free(pstate);
+	pstate = NULL;
+	vw_nopunch = 0;
+}
+
+/*
+ * wl_volatile -- two rounds (purge on demand with punching; immediate
+ * purge without), every crash point with eviction on
+ */
+void
+wl_volatile(int scale, uint64_t seed)
+{
+	int evict = opt.evict;
+	ssize_t decay0;
+	size_t sz = sizeof(decay0);
+	int nops = scale == 0 ? 40 : 120 * scale;
+
+	if (mallctl("arenas.dirty_decay_ms", &decay0, &sz, NULL, 0))
+		vw_fatal("mallctl arenas.dirty_decay_ms");
+	opt.evict = 1;
+	for (int r = 0; r < 2 && !*stop_all; r++) {
+		struct vcount vc = {0};
+
+		round_run(nops, r, seed + (uint64_t)r * 7919, &vc);
+		if (opt.verbose || worker == 0)
+			fprintf(stderr,
+				"crash: volatile round %d: %llu volatile ops "
+				"(%llu ENOMEM), pages volatile->persistent "
+				"%llu, persistent->volatile %llu, early "
+				"write-backs %llu lines + %llu descriptor "
+				"lines, %llu pages punched\n",
+				r, (unsigned long long)vc.vops,
+				(unsigned long long)vc.venomem,
+				(unsigned long long)vc.v2p,
+				(unsigned long long)vc.p2v,
+				(unsigned long long)vc.wb_lines,
+				(unsigned long long)vc.wb_desc,
+				(unsigned long long)vc.punched);
+		if (*stop_all)
+			break;
+		if (vc.v2p == 0 || vc.p2v == 0 || vc.wb_lines == 0 ||
+		    vc.wb_desc == 0 || vc.venomem == 0 ||
+		    (r == 0) != (vc.punched != 0)) {
+			fprintf(stderr,
+				"crash: workload volatile: round %d did not "
+				"interleave (see the counts above)\n",
+				r);
+			exit(2);
+		}
+	}
+	opt.evict = evict;
+	if (mallctl("arenas.dirty_decay_ms", NULL, NULL, &decay0,
+		    sizeof(decay0)))
+		vw_fatal("mallctl arenas.dirty_decay_ms");
+}
