@@ -48,6 +48,24 @@
 
 int vw_nopunch;
 uint64_t vw_punched;
+int vw_on;
+
+/* early write-backs of block lines: where, and a digest of what */
+struct wbline {
+	uint64_t off, sum;
+};
+static struct wbline *wbl;
+static size_t nwbl, capwbl;
+
+/* what the crash points of the current round saw (every worker alike) */
+static struct {
+	uint64_t points;
+	uint64_t g_points; /* garbage on media under persistent pages */
+	uint64_t g_lines;  /* such lines, summed over the crash points */
+	uint64_t v_points; /* a VOLATILE descriptor durable */
+	uint64_t u_points; /* a descriptor line that may land saying VOLATILE */
+	uint64_t e_points; /* a block's garbage line that may land */
+} seen;
 
 #define VMAX 2048
 #define KIB ((uint64_t)1 << 10)
@@ -121,6 +139,65 @@ commit_line(uint64_t off)
 
 	memcpy(m->durable + off, m->base + off, LINE);
 	m->touched[off / PAGE / 64] |= 1ULL << (off / PAGE % 64);
+	if (off < PMS_DESC_OFF + npg * 16)
+		return; /* a descriptor line */
+	if (nwbl == capwbl) {
+		capwbl = capwbl ? capwbl * 2 : 1024;
+		wbl = realloc(wbl, capwbl * sizeof(*wbl));
+		if (wbl == NULL)
+			abort();
+	}
+	wbl[nwbl].off = off;
+	wbl[nwbl++].sum = XXH3_64bits(m->durable + off, LINE);
+}
+
+/*
+ * vw_crash_point -- what the images of this crash point range over: early
+ * write-backs of block garbage still on the media under pages that are
+ * persistent now, VOLATILE descriptors durable, and units (lines that may
+ * land) of descriptor lines saying VOLATILE and of block garbage
+ */
+void
+vw_crash_point(const struct model *m, const struct unit *u, size_t n)
+{
+	const struct pms_super *sb = (const struct pms_super *)m->base;
+	const struct pms_desc *d = descs();
+	const struct pms_desc *dd =
+		(const struct pms_desc *)(m->durable + PMS_DESC_OFF);
+	uint64_t g = 0, dlo = PMS_DESC_OFF, dhi = PMS_DESC_OFF + npg * 16;
+	int v = 0, uv = 0, ue = 0;
+
+	seen.points++;
+	for (size_t i = 0; i < nwbl; i++) {
+		uint64_t off = wbl[i].off, p = (off - sb->data_off) / PAGE;
+
+		if (off < sb->data_off || p >= npg)
+			continue;
+		/* the garbage written back still on the media, page persistent */
+		if (d[p].w0 != 0 && d[p].w0 != PMS_DESC_VOLATILE &&
+		    XXH3_64bits(m->durable + off, LINE) == wbl[i].sum)
+			g++;
+	}
+	for (uint64_t p = 0; p < npg && !v; p++)
+		v = dd[p].w0 == PMS_DESC_VOLATILE;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *x = u[i].ver[u[i].nver - 1];
+
+		if (u[i].off >= dlo && u[i].off < dhi) {
+			for (int k = 0; k < 4; k++)
+				uv |= ((const uint64_t *)x)[2 * k] ==
+				      PMS_DESC_VOLATILE;
+		} else if (u[i].off >= sb->data_off) {
+			uint64_t p = (u[i].off - sb->data_off) / PAGE;
+
+			ue |= p < npg && d[p].w0 == PMS_DESC_VOLATILE;
+		}
+	}
+	seen.g_points += g != 0;
+	seen.g_lines += g;
+	seen.v_points += (uint64_t)v;
+	seen.u_points += (uint64_t)uv;
+	seen.e_points += (uint64_t)ue;
 }
 
 /* dirty -- does the line at off differ between mapping and durable? */
@@ -407,8 +484,11 @@ round_run(int nops, int nopunch, uint64_t seed, struct vcount *vc)
 	sb = (const struct pms_super *)wl_model.base;
 	npg = sb->npages;
 	pstate = calloc(npg, 1);
+	nwbl = 0;
 	if (pstate == NULL)
 		abort();
+	memset(&seen, 0, sizeof(seen));
+	vw_on = 1;
 	nvb = 0;
 	for (int k = 0; k < nops && !*stop_all; k++) {
 		uint64_t r = rng_next(&wl_rng) % 100;
@@ -436,6 +516,7 @@ round_run(int nops, int nopunch, uint64_t seed, struct vcount *vc)
 		v_free(nvb - 1, vc);
 	track(vc);
 	vc->punched += vw_punched;
+	vw_on = 0;
 	wl_end();
 	free(pstate);
 	pstate = NULL;
@@ -475,10 +556,28 @@ wl_volatile(int scale, uint64_t seed)
 				(unsigned long long)vc.wb_lines,
 				(unsigned long long)vc.wb_desc,
 				(unsigned long long)vc.punched);
+		if (opt.verbose || worker == 0)
+			fprintf(stderr,
+				"crash: volatile round %d: %llu crash points: "
+				"%llu with block garbage on the media under "
+				"persistent pages (%llu lines in all), %llu "
+				"with a VOLATILE descriptor durable, %llu with "
+				"a descriptor line that may land saying "
+				"VOLATILE, %llu with live block garbage that "
+				"may land\n",
+				r, (unsigned long long)seen.points,
+				(unsigned long long)seen.g_points,
+				(unsigned long long)seen.g_lines,
+				(unsigned long long)seen.v_points,
+				(unsigned long long)seen.u_points,
+				(unsigned long long)seen.e_points);
 		if (*stop_all)
 			break;
 		if (vc.v2p == 0 || vc.p2v == 0 || vc.wb_lines == 0 ||
 		    vc.wb_desc == 0 || vc.venomem == 0 ||
+		    (seen.points &&
+		     (seen.g_points == 0 || seen.v_points == 0 ||
+		      seen.u_points == 0 || seen.e_points == 0)) ||
 		    (r == 0) != (vc.punched != 0)) {
 			fprintf(stderr,
 				"crash: workload volatile: round %d did not "
