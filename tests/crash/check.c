@@ -1002,6 +1002,9 @@ check_image(uint64_t no, char *why, size_t wl)
 		struct pmemstore_stats s;
 
 		cur->i9_images++;
+		/* the volatile heap reaches every free page (issue 9) */
+		if (vw_on && vw_fill_check(img_path, why, wl))
+			goto fail;
 		fresh_fill(img_len, &fresh);
 		ps = pmemstore_open(img_path, 0);
 		if (ps == NULL)

@@ -123,6 +123,7 @@ size_t build_units(struct model *m, struct unit **units, int evict);
 void free_units(struct unit *u, size_t n);
 /* the volatile workload's account of a crash point (volatile.c) */
 void vw_crash_point(const struct model *m, const struct unit *u, size_t n);
+int vw_fill_check(const char *path, char *why, size_t wl);
 
 /* crash_point -- called by the hooks at every fence (and flush) */
 void crash_point(int at_flush);

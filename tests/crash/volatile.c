@@ -591,3 +591,78 @@ wl_volatile(int scale, uint64_t seed)
 		    sizeof(decay0)))
 		vw_fatal("mallctl arenas.dirty_decay_ms");
 }
+
+/*
+ * vw_fill_check -- after recovery (volatile workload, every I9 image):
+ * the volatile heap reaches every free page of the recovered pool.
+ * Blocks of 2 MiB, 64 KiB, 4 KiB and 64 B until ENOMEM each; then no
+ * page may be free, and the persistent pages must be those the recovered
+ * pool had in use.  The close gives them all back (I9 then sees a pool
+ * whose every page but the index's is free once its objects are freed).
+ */
+int
+vw_fill_check(const char *path, char *why, size_t wl)
+{
+	static const size_t sizes[] = {2 * MIB, 64 * KIB, 4 * KIB, 64};
+	struct pmemstore *ps = pmemstore_open(path, 0);
+	struct pmemstore_stats s0, s1;
+	void **v = NULL;
+	size_t n = 0, cap = 0;
+	int ret = -1;
+
+	if (ps == NULL) {
+		snprintf(why, wl,
+			 "I9: the recovered pool does not open again: %s",
+			 pmemstore_errormsg());
+		return -1;
+	}
+	pmemstore_stats(ps, &s0);
+	for (int k = 0; k < 4; k++) {
+		void *p;
+
+		while ((p = pmemstore_malloc(ps, sizes[k])) != NULL) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 4096;
+				v = realloc(v, cap * sizeof(*v));
+				if (v == NULL)
+					abort();
+			}
+			memset(p, 0x5a, sizes[k] < 256 ? sizes[k] : 256);
+			v[n++] = p;
+		}
+		if (errno != ENOMEM) {
+			snprintf(why, wl,
+				 "I9: pmemstore_malloc(%zu) on the recovered "
+				 "pool fails: %s",
+				 sizes[k], pmemstore_errormsg());
+			goto out;
+		}
+	}
+	pmemstore_stats(ps, &s1);
+	if (s1.pages_free != 0 || s1.pages_used != s0.pages_used ||
+	    s1.pages_used + s1.pages_volatile + s1.pages_bad !=
+		    s1.pages_total) {
+		snprintf(why, wl,
+			 "I9: filled with volatile blocks until ENOMEM, the "
+			 "recovered pool has %llu pages free, %llu volatile, "
+			 "%llu used (%llu before), of %llu",
+			 (unsigned long long)s1.pages_free,
+			 (unsigned long long)s1.pages_volatile,
+			 (unsigned long long)s1.pages_used,
+			 (unsigned long long)s0.pages_used,
+			 (unsigned long long)s1.pages_total);
+		goto out;
+	}
+	ret = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		pmemstore_free(ps, v[i]);
+	free(v);
+	if (pmemstore_close(ps) && ret == 0) {
+		snprintf(why, wl,
+			 "I9: the close after a volatile fill fails: %s",
+			 pmemstore_errormsg());
+		ret = -1;
+	}
+	return ret;
+}
