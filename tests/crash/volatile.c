@@ -35,16 +35,38 @@
  * content before it is freed (persistent work never writes a volatile
  * page) and that the heap still knows it (pmemstore_malloc_usable_size).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-#include <jemalloc/jemalloc.h>
 #include <xxhash.h>
 
 #include "layout.h"
 #include "sim.h"
+
+/*
+ * mallctl -- jemalloc's, found at run time: the library brings jemalloc
+ * in, but the simulator must not link it itself, or jemalloc would become
+ * the process's malloc, whose internal mutexes the scheduler interposes
+ * (sched.c: every pthread_mutex_lock is a yield point), and threaded
+ * workloads would switch threads inside malloc.
+ */
+static int
+mallctl(const char *name, void *old, size_t *oldlen, void *new, size_t newlen)
+{
+	static int (*f)(const char *, void *, size_t *, void *, size_t);
+
+	if (f == NULL)
+		f = (int (*)(const char *, void *, size_t *, void *,
+			     size_t))dlsym(RTLD_DEFAULT, "mallctl");
+	if (f == NULL) {
+		errno = ENOSYS;
+		return ENOSYS;
+	}
+	return f(name, old, oldlen, new, newlen);
+}
 
 int vw_nopunch;
 uint64_t vw_punched;
