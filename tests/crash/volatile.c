@@ -105,13 +105,18 @@ static size_t nvb;
 /* per page: what its descriptor said last, and what it has been since */
 #define PS_WASVOL 4
 #define PS_WASPERS 8
+#define PS_SAVED 16 /* saved[] holds the page's headers of its slab use */
 static uint8_t *pstate;
 static uint64_t npg;
+/* per page: its first SAVED bytes as last seen while a slab page in use */
+#define SAVED 256
+static uint8_t *saved;
+static uint64_t forged; /* pages given their old headers back */
 
 /* what a round did */
 struct vcount {
 	uint64_t v2p, p2v; /* pages that changed use, via free */
-	uint64_t vops, venomem, wb_lines, wb_desc, punched;
+	uint64_t vops, venomem, wb_lines, wb_desc, punched, forged;
 };
 
 /* vw_fatal -- the workload itself went wrong */
@@ -128,6 +133,15 @@ static const struct pms_desc *
 descs(void)
 {
 	return (const struct pms_desc *)(wl_model.base + PMS_DESC_OFF);
+}
+
+/* data_page -- the workload pool's data page p in the mapping */
+static uint8_t *
+data_page(uint64_t p)
+{
+	const struct pms_super *sb = (const struct pms_super *)wl_model.base;
+
+	return wl_model.base + sb->data_off + p * PAGE;
 }
 
 /* track -- every page's use now, against what it was */
@@ -148,6 +162,10 @@ track(struct vcount *vc)
 			if (s & PS_WASVOL)
 				vc->v2p++;
 			s = (uint8_t)((s & ~PS_WASVOL) | PS_WASPERS);
+			if (PMS_DESC_TYPE(w0) == PMS_DESC_SLAB && d[p].w1) {
+				memcpy(saved + p * SAVED, data_page(p), SAVED);
+				s |= PS_SAVED;
+			}
 		}
 		pstate[p] = s;
 	}
@@ -314,6 +332,33 @@ garbage(uint8_t *p, size_t n)
 					 r | 1};
 
 			memcpy(p + i, w, 32);
+		}
+	}
+	/*
+	 * the headers a page held in its slab use, back at their place: they
+	 * verify there (an application may store any bytes it once read)
+	 */
+	for (uint64_t q = (uint64_t)(p - data_page(0)) / PAGE;
+	     q < npg && data_page(q) < p + n; q++) {
+		uint8_t *a = data_page(q), *b = a + SAVED;
+
+		if (!(pstate[q] & PS_SAVED) || (rng_next(&wl_rng) & 1))
+			continue;
+		if (a < p)
+			a = p;
+		if (b > p + n)
+			b = p + n;
+		if (a < b) {
+			memcpy(a, saved + q * SAVED + (a - data_page(q)),
+			       (size_t)(b - a));
+			forged++;
+			/* evicted at once, half the time: on the media after
+			 * a punch empties the mapping */
+			if (wl_model.npend == 0 && (rng_next(&wl_rng) & 1))
+				for (uint8_t *l = a; l < b; l += LINE)
+					commit_line(
+						(uint64_t)(l - wl_model.base) &
+						~(uint64_t)(LINE - 1));
 		}
 	}
 }
@@ -497,6 +542,7 @@ round_run(int nops, int nopunch, uint64_t seed, struct vcount *vc)
 {
 	ssize_t decay = nopunch ? 0 : -1;
 	const struct pms_super *sb;
+	long churn[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
 
 	if (mallctl("arenas.dirty_decay_ms", NULL, NULL, &decay, sizeof(decay)))
 		vw_fatal("mallctl arenas.dirty_decay_ms");
@@ -506,17 +552,28 @@ round_run(int nops, int nopunch, uint64_t seed, struct vcount *vc)
 	sb = (const struct pms_super *)wl_model.base;
 	npg = sb->npages;
 	pstate = calloc(npg, 1);
+	saved = malloc(npg * SAVED);
 	nwbl = 0;
-	if (pstate == NULL)
+	if (pstate == NULL || saved == NULL)
 		abort();
 	memset(&seen, 0, sizeof(seen));
+	forged = 0;
 	vw_on = 1;
 	nvb = 0;
 	for (int k = 0; k < nops && !*stop_all; k++) {
 		uint64_t r = rng_next(&wl_rng) % 100;
 		long nl = wl_nlive();
 
-		if (k % 20 == 7)
+		if (k % 20 == 3) {
+			/* whole slab pages, emptied before vsqueeze */
+			for (int j = 0; j < 8; j++)
+				churn[j] =
+					op_alloc(2016, j % 2 ? H_INIT : H_ZERO);
+			track(vc);
+		} else if (k % 20 == 12) {
+			for (int j = 0; j < 8; j++)
+				op_free(churn[j]);
+		} else if (k % 20 == 7)
 			squeeze(vc);
 		else if (k % 20 == 14)
 			vsqueeze(vc);
@@ -538,10 +595,13 @@ round_run(int nops, int nopunch, uint64_t seed, struct vcount *vc)
 		v_free(nvb - 1, vc);
 	track(vc);
 	vc->punched += vw_punched;
+	vc->forged = forged;
 	vw_on = 0;
 	wl_end();
 	free(pstate);
+	free(saved);
 	pstate = NULL;
+	saved = NULL;
 	vw_nopunch = 0;
 }
 
@@ -570,14 +630,16 @@ wl_volatile(int scale, uint64_t seed)
 				"(%llu ENOMEM), pages volatile->persistent "
 				"%llu, persistent->volatile %llu, early "
 				"write-backs %llu lines + %llu descriptor "
-				"lines, %llu pages punched\n",
+				"lines, %llu pages punched, %llu pages given "
+				"their old slab headers back\n",
 				r, (unsigned long long)vc.vops,
 				(unsigned long long)vc.venomem,
 				(unsigned long long)vc.v2p,
 				(unsigned long long)vc.p2v,
 				(unsigned long long)vc.wb_lines,
 				(unsigned long long)vc.wb_desc,
-				(unsigned long long)vc.punched);
+				(unsigned long long)vc.punched,
+				(unsigned long long)vc.forged);
 		if (opt.verbose || worker == 0)
 			fprintf(stderr,
 				"crash: volatile round %d: %llu crash points: "
@@ -596,7 +658,7 @@ wl_volatile(int scale, uint64_t seed)
 		if (*stop_all)
 			break;
 		if (vc.v2p == 0 || vc.p2v == 0 || vc.wb_lines == 0 ||
-		    vc.wb_desc == 0 || vc.venomem == 0 ||
+		    vc.wb_desc == 0 || vc.venomem == 0 || vc.forged == 0 ||
 		    (seen.points &&
 		     (seen.g_points == 0 || seen.v_points == 0 ||
 		      seen.u_points == 0 || seen.e_points == 0)) ||
