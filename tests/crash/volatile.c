@@ -615,7 +615,7 @@ wl_volatile(int scale, uint64_t seed)
 	int evict = opt.evict;
 	ssize_t decay0;
 	size_t sz = sizeof(decay0);
-	int nops = scale == 0 ? 40 : 120 * scale;
+	int nops = scale == 0 ? 40 : 60 * scale;
 
 	if (mallctl("arenas.dirty_decay_ms", &decay0, &sz, NULL, 0))
 		vw_fatal("mallctl arenas.dirty_decay_ms");
