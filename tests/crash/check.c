@@ -618,6 +618,21 @@ check_open(struct pmemstore *ps, struct lives *l, int clean, char *why,
 		     (unsigned long long)st.pages_used,
 		     (unsigned long long)used,
 		     clean ? " (after a clean close)" : "");
+	/* the volatile heap's pages are free again after any open */
+	if (st.pages_volatile || st.volatile_bytes)
+		FAIL("I3: a recovered pool has %llu volatile pages (%llu "
+		     "bytes) before any pmemstore_malloc",
+		     (unsigned long long)st.pages_volatile,
+		     (unsigned long long)st.volatile_bytes);
+	if (st.pages_free + st.pages_used + st.pages_volatile + st.pages_bad !=
+	    st.pages_total)
+		FAIL("I3: %llu free + %llu used + %llu volatile + %llu bad "
+		     "pages, not the pool's %llu",
+		     (unsigned long long)st.pages_free,
+		     (unsigned long long)st.pages_used,
+		     (unsigned long long)st.pages_volatile,
+		     (unsigned long long)st.pages_bad,
+		     (unsigned long long)st.pages_total);
 	if (st.index_pages != ipages)
 		FAIL("I3: stats count %llu index pages, the directory names "
 		     "%llu",
@@ -987,6 +1002,9 @@ check_image(uint64_t no, char *why, size_t wl)
 		struct pmemstore_stats s;
 
 		cur->i9_images++;
+		/* the volatile heap reaches every free page (issue 9) */
+		if (vw_on && vw_fill_check(img_path, why, wl))
+			goto fail;
 		fresh_fill(img_len, &fresh);
 		ps = pmemstore_open(img_path, 0);
 		if (ps == NULL)

@@ -469,6 +469,8 @@ crash_body(int at_flush)
 	trim(m);
 	mine = (int)(cp_no % (uint64_t)nworkers) == worker;
 	n = build_units(m, &u, opt.evict);
+	if (vw_on)
+		vw_crash_point(m, u, n);
 	pk = calloc(n + 1, sizeof(*pk));
 	if (pk == NULL)
 		abort();

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libpmem.h>
@@ -468,6 +469,16 @@ pmem_memset_nodrain(void *dst, int c, size_t len)
 	return pmem_memset(dst, c, len, PMEM_F_MEM_NODRAIN);
 }
 
+/* fd_is_wl -- is fd open on the workload's pool file? */
+static int
+fd_is_wl(int fd)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(wl_path, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 /* pmem_map_file -- interposed: map, and attach a model to the pool or image */
 void *
 pmem_map_file(const char *path, size_t len, int flags, mode_t mode,
@@ -497,6 +508,33 @@ pmem_map_file(const char *path, size_t len, int flags, mode_t mode,
 	}
 	errno = e;
 	return p;
+}
+
+/*
+ * fallocate -- interposed (the library's hole punching for its volatile
+ * heap).  vw_nopunch refuses PUNCH_HOLE on the workload's pool, as a file
+ * system without it (or device-dax) would: the heap's pages then keep
+ * their content in the mapping when they are given back.  Punched pages
+ * read as zero in the mapping afterwards; the durable image keeps what it
+ * had (a punch the file system had not made durable by the crash): the
+ * library may rely on neither.
+ */
+int
+fallocate(int fd, int mode, off_t off, off_t len)
+{
+	static int (*f)(int, int, off_t, off_t);
+
+	if (f == NULL)
+		f = real("fallocate");
+	if ((mode & FALLOC_FL_PUNCH_HOLE) && wl_model.active && !in_check &&
+	    fd_is_wl(fd)) {
+		if (vw_nopunch) {
+			errno = EOPNOTSUPP;
+			return -1;
+		}
+		vw_punched += (uint64_t)len / PAGE;
+	}
+	return f(fd, mode, off, len);
 }
 
 /* pmem_unmap -- interposed: detach the mapping's model, unmap */

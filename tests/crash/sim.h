@@ -89,6 +89,11 @@ extern int armed;     /* crash points are taken */
 extern int in_check;  /* an image is being checked: no crash points */
 extern int track_img; /* attach rec_model when img_path is mapped */
 
+/* the volatile workload's file system (model.c's fallocate) */
+extern int vw_nopunch;	    /* PUNCH_HOLE refused on the workload pool */
+extern uint64_t vw_punched; /* pages punched in the workload pool */
+extern int vw_on;	    /* the volatile workload runs */
+
 void model_commit_all(struct model *m, struct pend *p, size_t n);
 void model_release(struct model *m);
 
@@ -116,6 +121,9 @@ void describe_image(char *buf, size_t len, const struct model *m,
 /* build units from a model's pending lines (and, with --evict, dirty ones) */
 size_t build_units(struct model *m, struct unit **units, int evict);
 void free_units(struct unit *u, size_t n);
+/* the volatile workload's account of a crash point (volatile.c) */
+void vw_crash_point(const struct model *m, const struct unit *u, size_t n);
+int vw_fill_check(const char *path, char *why, size_t wl);
 
 /* crash_point -- called by the hooks at every fence (and flush) */
 void crash_point(int at_flush);
@@ -215,6 +223,10 @@ void wl_xfree(int scale, uint64_t seed);
 void wl_mtexit(int scale, uint64_t seed);
 void wl_xreuse(int scale, uint64_t seed);
 void wl_mtrand(int scale, uint64_t seed);
+void wl_volatile(int scale, uint64_t seed);
+struct pmemstore *wl_pool(void);
+long wl_nlive(void);
+long wl_live_at(uint64_t k);
 
 struct workload {
 	const char *name;

@@ -299,6 +299,26 @@ nlive(void)
 	return n;
 }
 
+/* wl_pool -- the workload's pool handle (volatile.c) */
+struct pmemstore *
+wl_pool(void)
+{
+	return pool;
+}
+
+/* wl_nlive, wl_live_at -- nlive and live_at for volatile.c */
+long
+wl_nlive(void)
+{
+	return (long)nlive();
+}
+
+long
+wl_live_at(uint64_t k)
+{
+	return live_at(k);
+}
+
 #define MIB ((uint64_t)1 << 20)
 #define KIB ((uint64_t)1 << 10)
 
@@ -789,5 +809,8 @@ const struct workload workloads[] = {
 	/* last: the seeds of the others (seed + their place) stay */
 	{"grow", "the index grows: splits, doublings, moved entries freed",
 	 wl_grow},
+	/* after grow, for the same reason */
+	{"volatile", "persistent objects and volatile blocks on shared pages",
+	 wl_volatile},
 	{NULL, NULL, NULL},
 };
