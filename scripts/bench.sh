@@ -18,7 +18,7 @@
 #             Off by default: the wrappers and their shared counters slow the
 #             pmem peers down (pmemstore 1.6 -> 0.9 Mops/s at 1 thread here),
 #             so use such a run for the counts, not for the times
-#   pack DIR  copy allocbench, allocbench-je, libpmemcount.so and every
+#   pack DIR  copy allocbench, libpmemcount.so and every
 #             library they need but glibc's into DIR, with DIR/run.sh, for a
 #             machine without the build or the libraries
 #
@@ -52,10 +52,10 @@ pack() {
 	local dir=$1 f l
 	build_bench
 	mkdir -p "$dir"
-	for f in allocbench allocbench-je libpmemcount.so; do
+	for f in allocbench libpmemcount.so; do
 		[ -e "$build/bench/$f" ] && cp -f "$build/bench/$f" "$dir/"
 	done
-	for f in "$dir"/allocbench "$dir"/allocbench-je "$dir"/libpmemcount.so; do
+	for f in "$dir"/allocbench "$dir"/libpmemcount.so; do
 		[ -e "$f" ] || continue
 		ldd "$f" | awk '/=> \//{print $3}'
 	done | sort -u | while read -r l; do
@@ -72,7 +72,7 @@ pack() {
 here=$(cd "$(dirname "$0")" && pwd)
 export LD_LIBRARY_PATH="$here${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PMEM_IS_PMEM_FORCE="${PMEM_IS_PMEM_FORCE:-1}"
-exec "$here/allocbench" -J "$here/allocbench-je" "$@"
+exec "$here/allocbench" "$@"
 EOF
 	chmod +x "$dir/run.sh"
 	echo "packed into $dir:"
@@ -124,9 +124,6 @@ if [ -n "$bindir" ]; then
 else
 	build_bench
 	bindir=$top/$build/bench
-	[ -x "$bindir/allocbench-je" ] ||
-		echo "bench.sh: no allocbench-je (install libjemalloc-dev and" \
-			"reconfigure): the jemalloc peer is skipped" >&2
 fi
 
 mkdir -p "$dir"
@@ -155,7 +152,7 @@ echo "bench.sh: $mode, threads ${threads[*]}, pools in $dir," \
 
 rc=0
 { "${preload[@]}" "$bindir/allocbench" -m "$mode" -d "$dir" \
-	-J "$bindir/allocbench-je" "${extra[@]}" "${threads[@]}" \
+	"${extra[@]}" "${threads[@]}" \
 	2>&1 1>&3 3>&- | tee "$log" >&2; } 3>"$out" || rc=$?
 
 # the ratios: pmemstore against the fair peer (pmemobj-pool) and the floor
