@@ -781,9 +781,17 @@ pass1(struct ck *k)
 						 d.w1 & slot_mask(cls)))
 				return -1;
 			break;
+		case PMS_DESC_VOLATILE:
+			if (d.w0 != PMS_DESC_VOLATILE)
+				finding(k, PMEMSTORE_FINDING_DESCRIPTOR, 0,
+					desc_off(p),
+					"page %llu: volatile descriptor with "
+					"reserved bits set (w0 0x%llx)",
+					(unsigned long long)p,
+					(unsigned long long)d.w0);
+			break; /* a free page */
 		case PMS_DESC_HEAD:
 		case PMS_DESC_TAIL:
-		case PMS_DESC_VOLATILE:
 			break; /* settled from the records, then pass 3 */
 		case PMS_DESC_BAD:
 			bit_set(k->used, p); /* never part of an object */

@@ -774,6 +774,7 @@ heap_new(struct pmemstore *ps)
 static void
 heap_abandon(struct pmemstore *ps, struct pms_heap *h)
 {
+	pms_vheap_abandon(h); /* no lock held: it calls into jemalloc */
 	pthread_mutex_lock(&h->lock);
 	__atomic_store_n(&h->abandoned, 1, __ATOMIC_RELEASE);
 	collect(ps, h);
@@ -894,8 +895,15 @@ adopt(struct pmemstore *ps, struct pms_heap *h, int locked, uint64_t p,
 			(unsigned long long)p);
 		return NULL;
 	}
+	/*
+	 * After a crash a slab page may have been emptied, given to the
+	 * volatile heap and punched, its descriptor's change lost: blocks
+	 * under it before the check reads it (a load from a tmpfs hole
+	 * allocates) or a slot is written (ENOSPC, never SIGBUS)
+	 */
 	if (ps->dirty && !ps->rdonly &&
-	    pms_obj_validate(ps, p, cls, &live, runs, &nruns)) {
+	    (pms_pool_reserve_exact(ps, p, 1) ||
+	     pms_obj_validate(ps, p, cls, &live, runs, &nruns))) {
 		__atomic_store_n(m, prev, __ATOMIC_RELEASE);
 		return NULL;
 	}

@@ -229,11 +229,14 @@ carve_locked(struct pms_pages *pg, struct pms_extent *e, uint64_t at,
 	split(m, es + 1, &m, &c);
 	free(m);
 	pg->root = merge(a, c);
-	if (at > es)
-		insert_locked(pg, &pg->root, es, at - es);
-	if (at + n < es + el)
-		insert_locked(pg, &pg->root, at + n, es + el - at - n);
 	pg->nfree -= n;
+	/* out of memory for a node: the remainder is lost until the next
+	 * open (which finds it free), and no longer counted */
+	if (at > es && insert_locked(pg, &pg->root, es, at - es))
+		pg->nfree -= at - es;
+	if (at + n < es + el &&
+	    insert_locked(pg, &pg->root, at + n, es + el - at - n))
+		pg->nfree -= es + el - at - n;
 }
 
 /* overlap -- an extent of t that overlaps [s, e), or NULL */
@@ -254,7 +257,10 @@ overlap(struct pms_extent *t, uint64_t s, uint64_t e)
 /*
  * holes_cut_locked -- take [s, s + n) out of the holes; with ps, each
  * piece taken gets its file blocks back first (a piece that cannot stays
- * a hole, and the call fails: ENOSPC)
+ * a hole, and the call fails: ENOSPC).  A hole is never lost: nodes are
+ * shrunk in place (the holes' treap is searched by overlap only, never
+ * by length, so its maxlen is not kept), and the one split that needs a
+ * new node fails (ENOMEM) before it changes anything.
  */
 static int
 holes_cut_locked(struct pmemstore *ps, struct pms_pages *pg, uint64_t s,
@@ -264,21 +270,31 @@ holes_cut_locked(struct pmemstore *ps, struct pms_pages *pg, uint64_t s,
 	struct pms_extent *h;
 
 	while ((h = overlap(pg->holes, s, e)) != NULL) {
-		struct pms_extent *a, *m, *c;
 		uint64_t hs = h->start, he = h->start + h->len;
 		uint64_t lo = hs > s ? hs : s, hi = he < e ? he : e;
 
 		if (ps && pms_pool_reserve_exact(ps, lo, hi - lo))
 			return -1;
-		split(pg->holes, hs, &a, &m);
-		split(m, hs + 1, &m, &c);
-		free(m);
-		pg->holes = merge(a, c);
+		if (hs < lo && hi < he) {
+			h->len = lo - hs;
+			if (insert_locked(pg, &pg->holes, hi, he - hi)) {
+				h->len = he - hs; /* reserved, still a hole */
+				return pms_err(ENOMEM, "out of memory");
+			}
+		} else if (hs < lo) {
+			h->len = lo - hs;
+		} else if (hi < he) {
+			h->start = hi;
+			h->len = he - hi;
+		} else {
+			struct pms_extent *a, *m, *c;
+
+			split(pg->holes, hs, &a, &m);
+			split(m, hs + 1, &m, &c);
+			free(m);
+			pg->holes = merge(a, c);
+		}
 		pg->nholes -= hi - lo;
-		if (hs < lo)
-			insert_locked(pg, &pg->holes, hs, lo - hs);
-		if (hi < he)
-			insert_locked(pg, &pg->holes, hi, he - hi);
 	}
 	return 0;
 }
@@ -418,6 +434,17 @@ pms_pages_valloc(struct pmemstore *ps, uint64_t n, uint64_t align,
 		return -1;
 	}
 	carve_locked(pg, e, at, n);
+	/*
+	 * VOLATILE, unflushed (free to an open), before the lock is dropped:
+	 * an extension of the mark, under the lock, zeroes what is neither
+	 * FREE nor VOLATILE above the old mark, and must not see these
+	 * descriptors half made
+	 */
+	for (uint64_t i = at; i < at + n; i++) {
+		__atomic_store_n(&ps->desc[i].w1, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&ps->desc[i].w0, PMS_DESC_VOLATILE,
+				 __ATOMIC_RELAXED);
+	}
 	pthread_mutex_unlock(&pg->lock);
 	*start = at;
 	return 0;
@@ -438,10 +465,16 @@ pms_pages_discard(struct pmemstore *ps, uint64_t start, uint64_t n, int release)
 
 	pthread_mutex_lock(&pg->lock);
 	if (punched) {
-		(void)holes_cut_locked(NULL, pg, start, n);
-		if (insert_locked(pg, &pg->holes, start, n) == 0)
-			pg->nholes += n;
 		__atomic_add_fetch(&pg->discards, n, __ATOMIC_RELAXED);
+		if (holes_cut_locked(NULL, pg, start, n) == 0 &&
+		    insert_locked(pg, &pg->holes, start, n) == 0) {
+			pg->nholes += n;
+		} else if (pms_pool_reserve_exact(ps, start, n)) {
+			/* a hole that cannot be recorded nor filled: the
+			 * pages stay out of use until the next open */
+			pthread_mutex_unlock(&pg->lock);
+			return -1;
+		}
 	}
 	if (release && insert_locked(pg, &pg->root, start, n) == 0)
 		pg->nfree += n;

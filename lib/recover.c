@@ -298,7 +298,12 @@ scan(struct pmemstore *ps, struct fixes *f, struct tally *ty)
 		}
 		case PMS_DESC_VOLATILE:
 			/* the volatile heap's, of an earlier run: free, and
-			 * left as it is (an open writes nothing per page) */
+			 * left as it is (an open writes nothing per page);
+			 * written whole, always exactly the type */
+			if (w0 != PMS_DESC_VOLATILE) {
+				malformed(ps, p, "is malformed");
+				goto out;
+			}
 			used = 0;
 			break;
 		case PMS_DESC_BAD:

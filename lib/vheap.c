@@ -105,6 +105,8 @@ static __thread struct pms_vheap *Making;
 /* why this thread's last extent hook failed: ENOSPC, EDQUOT, else 0 */
 static __thread int Hook_err;
 
+static void drain_all(struct pms_heap *me);
+
 /* in_pool -- does [p, p + len) lie in the pool's data pages? */
 static int
 in_pool(const struct pmemstore *ps, const void *p, size_t len)
@@ -123,15 +125,16 @@ page_of(const struct pmemstore *ps, const void *p)
 }
 
 /*
- * mark -- descriptors of pages [p, p + n) say w0 (VOLATILE or FREE).  Not
- * flushed: to an open both mean free (see the banner).
+ * mark_free -- descriptors of pages [p, p + n), which the heap gives
+ * back, say FREE.  Not flushed: to an open VOLATILE means free too (see
+ * the banner).
  */
 static void
-mark(struct pmemstore *ps, uint64_t p, uint64_t n, uint64_t w0)
+mark_free(struct pmemstore *ps, uint64_t p, uint64_t n)
 {
 	for (uint64_t i = p; i < p + n; i++) {
+		__atomic_store_n(&ps->desc[i].w0, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&ps->desc[i].w1, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&ps->desc[i].w0, w0, __ATOMIC_RELAXED);
 	}
 }
 
@@ -192,7 +195,7 @@ h_alloc(extent_hooks_t *eh, void *new_addr, size_t size, size_t alignment,
 			Hook_err = errno; /* the message is the hook's */
 		return NULL;
 	}
-	mark(ps, p, n, PMS_DESC_VOLATILE);
+	/* the descriptors say VOLATILE already (pms_pages_valloc) */
 	__atomic_add_fetch(&vh->pages, n, __ATOMIC_RELAXED);
 	a = pms_page_addr(ps, p);
 	if (*zero)
@@ -213,7 +216,7 @@ give_back(struct pms_vheap *vh, void *addr, size_t size)
 		return;
 	}
 	p = page_of(ps, addr);
-	mark(ps, p, n, 0);
+	mark_free(ps, p, n);
 	__atomic_sub_fetch(&vh->pages, n, __ATOMIC_RELAXED);
 	(void)pms_pages_discard(ps, p, n, 1);
 }
@@ -360,14 +363,24 @@ arena_make(struct pmemstore *ps, struct pms_vheap *vh, unsigned *ai)
 	size_t sz = sizeof(*ai);
 	int err;
 
+	size_t limit = PMS_PAGE_SIZE;
+	char name[64];
+
 	Making = vh;
 	err = mallctl("arenas.create", ai, &sz, &hp, sizeof(hp));
 	Making = NULL;
 	if (err)
-		return pms_err(err == EAGAIN ? ENOMEM : err,
+		return pms_err(ENOMEM,
 			       "pool %s: jemalloc cannot make an arena for the "
 			       "volatile heap: %s",
 			       ps->path, strerror(err));
+	/*
+	 * jemalloc keeps the unused rest of each run it grows by (its
+	 * "retained" memory) until the arena is destroyed, and grows by
+	 * ever larger steps: no steps beyond what a request needs
+	 */
+	snprintf(name, sizeof(name), "arena.%u.retain_grow_limit", *ai);
+	(void)mallctl(name, NULL, NULL, &limit, sizeof(limit));
 	return 0;
 }
 
@@ -424,9 +437,10 @@ vbind(struct pmemstore *ps, struct pms_heap *me)
 	pthread_mutex_unlock(&ps->vh_lock);
 	err = mallctl("tcache.create", &tc, &sz, NULL, 0);
 	if (err)
-		return pms_err(err == EAGAIN ? ENOMEM : err,
+		return pms_err(ENOMEM,
 			       "pool %s: jemalloc cannot make a thread cache "
-			       "for the volatile heap: %s",
+			       "for the volatile heap (it has a few thousand "
+			       "per process): %s",
 			       ps->path, strerror(err));
 	(void)pthread_once(&Vc_once, vc_init);
 	if (Vc_ok && me->vbins == NULL) {
@@ -513,9 +527,15 @@ vmalloc(struct pmemstore *ps, size_t size, int extra)
 		return NULL;
 	if (size == 0)
 		size = 1;
+	if (__builtin_expect(__atomic_load_n(&me->vdrain, __ATOMIC_RELAXED), 0))
+		drain_all(me);
 	fl = flags_of(me) | extra;
 	p = mallocx(size, fl);
 	if (__builtin_expect(p == NULL, 0)) {
+		if (size > ps->npages << PMS_PAGE_SHIFT) {
+			out_of_pages(ps, size); /* no reclaim would help */
+			return NULL;
+		}
 		pms_heap_reclaim(ps);
 		Hook_err = 0;
 		p = mallocx(size, fl);
@@ -725,9 +745,15 @@ pmemstore_realloc(struct pmemstore *ps, void *ptr, size_t size)
 	me = me_of(ps);
 	if (me == NULL)
 		return NULL;
+	if (__atomic_load_n(&me->vdrain, __ATOMIC_RELAXED))
+		drain_all(me);
 	old = sallocx(ptr, 0);
 	p = rallocx(ptr, size, flags_of(me));
 	if (p == NULL) {
+		if (size > ps->npages << PMS_PAGE_SHIFT) {
+			out_of_pages(ps, size);
+			return NULL;
+		}
 		pms_heap_reclaim(ps);
 		Hook_err = 0;
 		p = rallocx(ptr, size, flags_of(me));
@@ -755,6 +781,28 @@ pmemstore_malloc_usable_size(struct pmemstore *ps, void *ptr)
 	return sallocx(ptr, 0);
 }
 
+/* abandon_caches -- a heap's bins emptied and its tcache flushed */
+static void
+abandon_caches(struct pms_heap *me)
+{
+	unsigned tc = me->vtc - 1;
+
+	drain_all(me);
+	(void)mallctl("tcache.flush", NULL, NULL, &tc, sizeof(tc));
+}
+
+/*
+ * pms_vheap_abandon -- the heap's thread exits: what it keeps cached goes
+ * back to jemalloc (so purges reach it), the tcache stays the heap's for
+ * the next thread.  Called with no lock held.
+ */
+void
+pms_vheap_abandon(struct pms_heap *h)
+{
+	if (h->vtc)
+		abandon_caches(h);
+}
+
 /*
  * pms_vheap_purge -- every arena gives back the pages it holds unused
  * (the persistent side ran out).  Called with no lock of the library held.
@@ -775,8 +823,8 @@ pms_vheap_purge(struct pmemstore *ps)
 		__atomic_store_n(&h->vdrain, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&ps->heaps.lock);
 	me = pms_heap_mine(ps);
-	if (me && me->vbins)
-		drain_all(me);
+	if (me && me->vtc)
+		abandon_caches(me); /* and this thread's tcache, flushed */
 	pthread_mutex_lock(&ps->vh_lock);
 	n = vh->narenas;
 	memcpy(a, vh->arena, n * sizeof(a[0]));
@@ -811,6 +859,7 @@ pms_vheap_fini(struct pmemstore *ps)
 {
 	struct pms_vheap *vh = ps->vheap;
 	char name[64];
+	int kept = 0;
 
 	if (vh == NULL)
 		return;
@@ -830,8 +879,12 @@ pms_vheap_fini(struct pmemstore *ps)
 	}
 	for (unsigned i = 0; i < vh->narenas; i++) {
 		snprintf(name, sizeof(name), "arena.%u.destroy", vh->arena[i]);
-		(void)mallctl(name, NULL, NULL, NULL, 0);
+		if (mallctl(name, NULL, NULL, NULL, 0))
+			kept = 1;
 	}
 	ps->vheap = NULL;
-	free(vh);
+	/* an arena jemalloc would not destroy keeps its hooks: never
+	 * called again for an unmapped pool, but they must stay valid */
+	if (!kept)
+		free(vh);
 }
