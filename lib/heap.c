@@ -774,7 +774,6 @@ heap_new(struct pmemstore *ps)
 static void
 heap_abandon(struct pmemstore *ps, struct pms_heap *h)
 {
-	pms_vheap_abandon(h); /* no lock held: it calls into jemalloc */
 	pthread_mutex_lock(&h->lock);
 	__atomic_store_n(&h->abandoned, 1, __ATOMIC_RELEASE);
 	collect(ps, h);

@@ -30,7 +30,8 @@
  * path (well over its malloc's fast path); the bins keep the common case
  * to a table lookup and a pointer move.  A pool that runs out of pages
  * asks every heap to empty its bins (vdrain): the calling thread's at
- * once, the others' at their next call.
+ * once (its tcache flushed too), the others' at their next call, and
+ * those of exited threads (spares_drain) at once.
  *
  * jemalloc keeps each arena's first metadata block (2 MiB, asked for
  * while the arena is made) in DRAM, mapped here; later metadata comes
@@ -792,15 +793,32 @@ abandon_caches(struct pms_heap *me)
 }
 
 /*
- * pms_vheap_abandon -- the heap's thread exits: what it keeps cached goes
- * back to jemalloc (so purges reach it), the tcache stays the heap's for
- * the next thread.  Called with no lock held.
+ * spares_drain -- the heaps no thread owns (their threads exited) give
+ * back what they keep cached.  They are taken off the spare list while
+ * jemalloc is called, so that no new thread adopts one meanwhile (a new
+ * thread then makes a heap of its own).  Not at the thread's exit: a
+ * thread started next (a worker pool) takes the heap, caches and all.
  */
-void
-pms_vheap_abandon(struct pms_heap *h)
+static void
+spares_drain(struct pmemstore *ps)
 {
-	if (h->vtc)
-		abandon_caches(h);
+	struct pms_heap *sp, *h, *tail = NULL;
+
+	pthread_mutex_lock(&ps->heaps.lock);
+	sp = ps->heaps.spare;
+	ps->heaps.spare = NULL;
+	pthread_mutex_unlock(&ps->heaps.lock);
+	for (h = sp; h; h = h->anext) {
+		if (h->vtc)
+			abandon_caches(h);
+		tail = h;
+	}
+	if (tail == NULL)
+		return;
+	pthread_mutex_lock(&ps->heaps.lock);
+	tail->anext = ps->heaps.spare;
+	ps->heaps.spare = sp;
+	pthread_mutex_unlock(&ps->heaps.lock);
 }
 
 /*
@@ -825,6 +843,7 @@ pms_vheap_purge(struct pmemstore *ps)
 	me = pms_heap_mine(ps);
 	if (me && me->vtc)
 		abandon_caches(me); /* and this thread's tcache, flushed */
+	spares_drain(ps);
 	pthread_mutex_lock(&ps->vh_lock);
 	n = vh->narenas;
 	memcpy(a, vh->arena, n * sizeof(a[0]));

@@ -8,11 +8,9 @@
 #include <stdint.h>
 
 struct pmemstore;
-struct pms_heap;
 
 void pms_vheap_fini(struct pmemstore *ps);
 void pms_vheap_purge(struct pmemstore *ps);
-void pms_vheap_abandon(struct pms_heap *h);
 void pms_vheap_stats(struct pmemstore *ps, uint64_t *pages, uint64_t *bytes);
 
 #endif /* PMS_VHEAP_H */
