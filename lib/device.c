@@ -110,6 +110,27 @@ on_nvdimm(const char *sys, char *real, size_t len)
 	return strstr(buf, "/ndbus") != NULL;
 }
 
+/*
+ * region_of -- the name of the region in a sysfs device path
+ * (".../ndbus0/region1/dax1.0/...") into buf, or NULL
+ */
+static const char *
+region_of(const char *real, char *buf, size_t len)
+{
+	const char *r = strstr(real, "/region");
+	size_t n;
+
+	if (r == NULL)
+		return NULL;
+	r++;
+	n = strcspn(r, "/");
+	if (n >= len)
+		return NULL;
+	memcpy(buf, r, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 /* range_cmp -- order ranges by offset */
 static int
 range_cmp(const void *a, const void *b)
@@ -252,7 +273,7 @@ int
 pms_device_ranges(const char *path, int fd, const struct stat *st,
 		  uint64_t size, struct pms_device *dev)
 {
-	char sys[64], real[PATH_MAX];
+	char sys[64], real[PATH_MAX], rbuf[32];
 	struct pms_range *raw = NULL, *v = NULL;
 	size_t nraw = 0, n = 0, cap = 0;
 	uint64_t part = 0;
@@ -263,7 +284,8 @@ pms_device_ranges(const char *path, int fd, const struct stat *st,
 		snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u",
 			 major(st->st_rdev), minor(st->st_rdev));
 		if (on_nvdimm(sys, real, sizeof(real)) &&
-		    pms_device_os(NULL, st, dev, &raw, &nraw))
+		    pms_device_os(NULL, region_of(real, rbuf, sizeof(rbuf)), st,
+				  dev, &raw, &nraw))
 			goto nomem;
 		for (size_t i = 0; i < nraw; i++)
 			if (add_range(&v, &n, &cap, raw[i].off, raw[i].len))
@@ -273,6 +295,7 @@ pms_device_ranges(const char *path, int fd, const struct stat *st,
 			 major(st->st_dev), minor(st->st_dev));
 		if (on_nvdimm(sys, real, sizeof(real))) {
 			char file[PATH_MAX + 16], *disk = real;
+			const char *rg = region_of(real, rbuf, sizeof(rbuf));
 
 			/* a partition: its disk's list, its start off */
 			snprintf(file, sizeof(file), "%s/partition", real);
@@ -283,7 +306,7 @@ pms_device_ranges(const char *path, int fd, const struct stat *st,
 				disk = dirname(real);
 			}
 			disk = basename(disk);
-			if (pms_device_os(disk, st, dev, &raw, &nraw))
+			if (pms_device_os(disk, rg, st, dev, &raw, &nraw))
 				goto nomem;
 			for (size_t i = 0; i < nraw; i++) {
 				if (raw[i].off + raw[i].len <= part)
