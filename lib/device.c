@@ -308,15 +308,22 @@ pms_device_ranges(const char *path, int fd, const struct stat *st,
 			disk = basename(disk);
 			if (pms_device_os(disk, rg, st, dev, &raw, &nraw))
 				goto nomem;
+			/* to partition offsets; what lies before it goes */
+			size_t k = 0;
+
 			for (size_t i = 0; i < nraw; i++) {
-				if (raw[i].off + raw[i].len <= part)
+				uint64_t lo = raw[i].off;
+				uint64_t hi = lo + raw[i].len;
+
+				if (hi <= part || hi < lo)
 					continue;
-				if (raw[i].off < part) {
-					raw[i].len -= part - raw[i].off;
-					raw[i].off = part;
-				}
-				raw[i].off -= part;
+				if (lo < part)
+					lo = part;
+				raw[k].off = lo - part;
+				raw[k].len = hi - lo;
+				k++;
 			}
+			nraw = k;
 			if (nraw &&
 			    file_ranges(fd, size, raw, nraw, &v, &n, &cap)) {
 				if (errno == ENOMEM || errno == E2BIG)
@@ -334,13 +341,24 @@ pms_device_ranges(const char *path, int fd, const struct stat *st,
 	if (r)
 		dev->flags |= PMS_DEV_BADBLOCKS;
 	if ((u = getenv("PMEMSTORE_TEST_USC")) != NULL && *u) {
-		dev->usc = strtoull(u, NULL, 0);
+		char *end;
+
+		errno = 0;
+		dev->usc = strtoull(u, &end, 0);
+		if (errno || *end) {
+			pms_err(EINVAL,
+				"pool %s: PMEMSTORE_TEST_USC is not a number",
+				path);
+			goto fail;
+		}
 		dev->flags |= PMS_DEV_USC;
 	}
-	dev->clear_fail = getenv("PMEMSTORE_TEST_CLEAR_FAIL") != NULL;
+	u = getenv("PMEMSTORE_TEST_CLEAR_FAIL");
+	dev->clear_fail = u && *u && strcmp(u, "0") != 0;
 
 	/* sorted, merged, within the pool */
-	qsort(v, n, sizeof(*v), range_cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), range_cmp);
 	dev->nbad = 0;
 	dev->bad_bytes = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -405,6 +423,7 @@ pms_device_probe(struct pmemstore *ps, const struct stat *st)
 	struct pms_device *dev = &ps->dev;
 	uint64_t size = ps->map_len;
 
+	dev->flags |= pms_device_os_caps();
 	if (ps->is_devdax) {
 		dev->backing = PMEMSTORE_BACKING_DEVDAX;
 		dev->flags |= PMS_DEV_MAP_SYNC;
@@ -707,8 +726,9 @@ usc_check(const struct pms_shutdown *u)
  * pms_device_unsafe -- at open, before anything is written: a pool not
  * closed cleanly, whose record has a count that the device's differs
  * from, was open at an unsafe shutdown: a full check runs now.  A finding
- * that recovery cannot repair (other than an object on a bad block) fails
- * the open (EUCLEAN).
+ * that recovery cannot repair (other than an object on a bad block, which
+ * stays and gives EIO) fails the open (EUCLEAN): so does a media error
+ * that stopped the check, or a bad block under the metadata.
  */
 int
 pms_device_unsafe(struct pmemstore *ps)
@@ -733,6 +753,7 @@ pms_device_unsafe(struct pmemstore *ps)
 	if (pms_check_held(ps->path, ps->fd, &dev->findings, &dev->repairable,
 			   &media, first, sizeof(first)))
 		return -1;
+	/* media: objects on bad blocks only (they stay, and give EIO) */
 	dev->checked = 1;
 	if (dev->findings - dev->repairable > media)
 		return pms_err(
@@ -774,7 +795,7 @@ pms_device_record(struct pmemstore *ps)
 		__atomic_store_n(&d->usc, u.usc, __ATOMIC_RELAXED);
 		__atomic_store_n(&d->flags, u.flags, __ATOMIC_RELAXED);
 		__atomic_store_n(&d->rsvd, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&d->check, u.check, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->check, u.check, __ATOMIC_RELEASE);
 		if (pms_flush(ps, d, sizeof(*d)))
 			return -1;
 	}

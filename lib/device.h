@@ -75,6 +75,9 @@ int pms_device_os(const char *disk, const char *region, const struct stat *st,
 int pms_device_os_clear(const struct pms_device *dev, const struct stat *st,
 			uint64_t off, uint64_t len);
 
+/* pms_device_os_caps -- PMS_DEV_NDCTL when built with libndctl, else 0 */
+unsigned pms_device_os_caps(void);
+
 /* device.c */
 int pms_device_probe(struct pmemstore *ps, const struct stat *st);
 int pms_device_ranges(const char *path, int fd, const struct stat *st,

@@ -97,7 +97,6 @@ names(struct ndctl_region *region, struct ndctl_namespace *ndns,
 	snprintf(dev->ns, sizeof(dev->ns), "%s",
 		 ndctl_namespace_get_devname(ndns));
 	snprintf(dev->device, sizeof(dev->device), "%s", devname);
-	dev->flags |= PMS_DEV_NDCTL;
 }
 
 /* dax_dev -- the daxctl device of a devdax namespace that st names */
@@ -134,7 +133,6 @@ pms_device_os(const char *disk, const char *region, const struct stat *st,
 
 	*bad = NULL;
 	*nbad = 0;
-	dev->flags |= PMS_DEV_NDCTL;
 	if (context(&ctx))
 		return 0; /* no libnvdimm: nothing to learn */
 	ndctl_bus_foreach(ctx, bus)
@@ -275,4 +273,11 @@ pms_device_os_clear(const struct pms_device *dev, const struct stat *st,
 out:
 	ndctl_unref(ctx);
 	return ret;
+}
+
+/* pms_device_os_caps -- what this build of the device layer is */
+unsigned
+pms_device_os_caps(void)
+{
+	return PMS_DEV_NDCTL;
 }

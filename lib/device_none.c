@@ -35,3 +35,10 @@ pms_device_os_clear(const struct pms_device *dev, const struct stat *st,
 	errno = ENOTSUP;
 	return -1;
 }
+
+/* pms_device_os_caps -- what this build of the device layer is */
+unsigned
+pms_device_os_caps(void)
+{
+	return 0;
+}
