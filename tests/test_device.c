@@ -1501,6 +1501,29 @@ all_intact(const char *path, const struct obj *o, unsigned n)
 }
 
 /*
+ * expect_open_fails -- pmemstore_open must fail with err; a handle it
+ * returned anyway is closed, so that the pool is not left locked
+ */
+static void
+expect_open_fails(const char *path, unsigned flags, int err)
+{
+	errno = 0;
+	struct pmemstore *ps = pmemstore_open(path, flags);
+	int e = errno;
+
+	CU_ASSERT_PTR_NULL(ps);
+	CU_ASSERT_EQUAL(e, err);
+	if (ps != NULL || e != err)
+		fprintf(stderr,
+			"pmemstore_open %s: got %p errno %d (%s), expected "
+			"NULL errno %d (%s) [%s]\n",
+			path, (void *)ps, e, strerror(e), err, strerror(err),
+			pmemstore_errormsg());
+	if (ps != NULL)
+		pmemstore_close(ps);
+}
+
+/*
  * test_sigbus_descriptors -- the page at offset 8192 (descriptors) raises
  * SIGBUS: open fails with EIO naming the offset; the process goes on and
  * a later open works
@@ -1514,11 +1537,11 @@ test_sigbus_descriptors(void)
 	char *path = make_pool("dev_sbdesc", o, ARRAY_SIZE(o), 200);
 
 	seam_set("PMEMSTORE_TEST_SIGBUS", "8192");
-	EXPECT_FAIL_PTR(pmemstore_open(path, 0), EIO);
+	expect_open_fails(path, 0, EIO);
 	expect_media_msg(path, 8192, 8192 + PAGE);
-	EXPECT_FAIL_PTR(pmemstore_open(path, PMEMSTORE_RDONLY), EIO);
+	expect_open_fails(path, PMEMSTORE_RDONLY, EIO);
 	expect_media_msg(path, 8192, 8192 + PAGE);
-	EXPECT_FAIL_PTR(pmemstore_open(path, 0), EIO);
+	expect_open_fails(path, 0, EIO);
 
 	/* pmemstore_check reads them too: an error, not a crash */
 	struct fl l;
@@ -1538,14 +1561,159 @@ test_sigbus_descriptors(void)
 	test_pool_remove(path);
 }
 
+/* the calls a child makes on a pool with a poisoned page */
+enum sb_op { OP_GET, OP_ALLOC, OP_FREE, OP_ID_OF, OP_FOREACH };
+
+static const char *const Op_names[] = {"persist_get", "persist_alloc",
+				       "persist_free", "persist_id_of",
+				       "pmemstore_foreach"};
+
+/* what a poisoned-page child does */
+struct sbop {
+	const char *path;
+	const char *sigbus; /* PMEMSTORE_TEST_SIGBUS */
+	enum sb_op op;
+	const struct obj *o; /* the object concerned */
+	uint64_t nobjs;	     /* live objects (foreach) */
+	uint64_t lo, hi;     /* the message names an offset in [lo, hi) */
+	volatile int *stage; /* shared with the child: how far it got */
+};
+
+/* how far a poisoned-page child got (in shared memory) */
+enum sb_stage { ST_START, ST_OPENED, ST_CALLED, ST_CLOSED };
+
+/* count_cb2 -- foreach callback counting objects */
+static int
+count_cb2(const uuid_t id, void *ptr, size_t size, void *arg)
+{
+	(void)id;
+	(void)ptr;
+	(void)size;
+	++*(uint64_t *)arg;
+	return 0;
+}
+
+/*
+ * sbop_child -- open with the seam, make one call, close: 0 when the call
+ * failed with EIO naming the offset (foreach: or listed every object), 1
+ * when it succeeded, 2 another errno, 3 the open failed, 4 the message
+ * names no offset, 5 the close failed; a crash shows as -signal, and the
+ * stage tells where it happened
+ */
+static int
+sbop_child(void *arg)
+{
+	struct sbop *a = arg;
+	uuid_t id;
+	int r, e;
+
+	setenv("PMEMSTORE_TEST_SIGBUS", a->sigbus, 1);
+	struct pmemstore *ps = pmemstore_open(a->path, 0);
+
+	unsetenv("PMEMSTORE_TEST_SIGBUS");
+	if (ps == NULL) {
+		fprintf(stderr, "child: open: %s\n", pmemstore_errormsg());
+		return 3;
+	}
+	a->stage[0] = ST_OPENED;
+	uint64_t n = 0;
+
+	errno = 0;
+	switch (a->op) {
+	case OP_GET:
+		r = persist_get(ps, a->o->id, NULL) == NULL ? -1 : 0;
+		break;
+	case OP_ALLOC:
+		test_uuid(id);
+		r = persist_alloc(ps, id, 64, 0) == NULL ? -1 : 0;
+		break;
+	case OP_FREE:
+		r = persist_free(ps, a->o->id);
+		break;
+	case OP_ID_OF:
+		r = persist_id_of(ps, (void *)(pool_base(a->path) + a->o->off),
+				  id);
+		break;
+	default:
+		r = pmemstore_foreach(ps, count_cb2, &n);
+		break;
+	}
+	e = errno;
+	const char *msg = pmemstore_errormsg();
+	int ret = 0;
+
+	if (a->op == OP_FOREACH && r == 0 && n == a->nobjs)
+		ret = 0;
+	else if (r == 0)
+		ret = 1;
+	else if (e != EIO)
+		ret = 2;
+	else if (!msg_number_in(msg, a->path, a->lo, a->hi))
+		ret = 4;
+	if (ret)
+		fprintf(stderr, "child: %s: returned %d errno %d: %s\n",
+			Op_names[a->op], r, e, r ? msg : "");
+	a->stage[0] = ST_CALLED;
+	a->stage[1] = ret;
+	if (pmemstore_close(ps) != 0)
+		return ret ? ret : 5;
+	a->stage[0] = ST_CLOSED;
+	return ret;
+}
+
+/* sbop_expect -- run one call in a child; it must fail with EIO */
+static void
+sbop_expect(struct sbop *a, enum sb_op op)
+{
+	static const char *const where[] = {
+		"in pmemstore_open", "in the call",
+		"in pmemstore_close after the call returned", "after close"};
+	void *m = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	CU_ASSERT_FATAL(m != MAP_FAILED);
+	a->stage = m;
+	a->stage[0] = ST_START;
+	a->stage[1] = -1;
+	a->op = op;
+	int st = run_in_child(sbop_child, a);
+	int stage = a->stage[0], called = a->stage[1];
+
+	munmap(m, PAGE);
+	a->stage = NULL;
+	CU_ASSERT_EQUAL(st, 0);
+	if (st < 0)
+		fprintf(stderr,
+			"%s on a poisoned page: the process died of signal "
+			"%d %s%s\n",
+			Op_names[op], -st, where[stage],
+			stage >= ST_CALLED && called == 0
+				? " (the call itself gave EIO, as expected)"
+				: "");
+	else if (st != 0)
+		fprintf(stderr,
+			"%s on a poisoned page: %s (expected EIO naming an "
+			"offset in [%" PRIu64 ", %" PRIu64 "))\n",
+			Op_names[op],
+			st == 1	  ? "succeeded"
+			: st == 2 ? "failed with another errno"
+			: st == 3 ? "the open failed"
+			: st == 4 ? "EIO, message names no offset"
+			: st == 5 ? "pmemstore_close failed"
+				  : "the child failed otherwise",
+			a->lo, a->hi);
+}
+
 /*
  * test_sigbus_index -- the index segment pages raise SIGBUS: lookups,
- * inserts and frees fail with EIO; nothing changes
+ * inserts and frees fail with EIO (each call in a child, so that a crash
+ * is a failure, not the end of the program); nothing changes
  */
 static void
 test_sigbus_index(void)
 {
 	struct obj o[20];
+	char seam[256];
 
 	seams_clear();
 	char *path = make_pool("dev_sbindex", o, ARRAY_SIZE(o), 100);
@@ -1558,10 +1726,16 @@ test_sigbus_index(void)
 		CU_ASSERT_EQUAL_FATAL(PMS_DESC_TYPE(d.w0), PMS_DESC_INDEX);
 		CU_ASSERT_EQUAL_FATAL(PMS_DESC_INDEX_KIND(d.w0), PMS_INDEX_SEG);
 	}
-	seam_set("PMEMSTORE_TEST_SIGBUS",
+	snprintf(seam, sizeof(seam),
 		 "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
 		 page_off(&g, 0), page_off(&g, 1) + 100, page_off(&g, 2) + 4000,
 		 page_off(&g, 3));
+	struct sbop a = {path,		 seam,		OP_GET,
+			 &o[0],		 ARRAY_SIZE(o), page_off(&g, 0),
+			 page_off(&g, 4)};
+
+	/* lookups in this process too: EIO every time, naming the page */
+	seam_set("PMEMSTORE_TEST_SIGBUS", "%s", seam);
 	struct pmemstore *ps = EXPECT_PTR(pmemstore_open(path, 0));
 
 	seams_clear();
@@ -1571,21 +1745,15 @@ test_sigbus_index(void)
 		EXPECT_FAIL_PTR(persist_get(ps, o[i].id, NULL), EIO);
 		expect_media_msg(path, page_off(&g, 0), page_off(&g, 4));
 	}
-	uuid_t id;
-
-	test_uuid(id);
-	EXPECT_FAIL_PTR(persist_alloc(ps, id, 64, 0), EIO);
-	EXPECT_FAIL_INT(persist_free(ps, o[0].id), EIO);
-	EXPECT_FAIL_PTR(persist_get(ps, id, NULL), EIO);
 	EXPECT_OK(pmemstore_close(ps));
+
+	sbop_expect(&a, OP_GET);
+	sbop_expect(&a, OP_ALLOC);
+	sbop_expect(&a, OP_FREE);
+	sbop_expect(&a, OP_FOREACH);
 
 	/* nothing was changed by the failed calls */
 	all_intact(path, o, ARRAY_SIZE(o));
-	ps = EXPECT_PTR(pmemstore_open(path, 0));
-	if (ps != NULL) {
-		EXPECT_FAIL_PTR(persist_get(ps, id, NULL), ENOENT);
-		EXPECT_OK(pmemstore_close(ps));
-	}
 	expect_clean(path);
 out:
 	seams_clear();
@@ -1594,12 +1762,14 @@ out:
 
 /*
  * test_sigbus_header -- the page of an object's header raises SIGBUS:
- * persist_get of it fails with EIO; objects in other pages are fine
+ * persist_get, persist_free and persist_id_of of it fail with EIO (in
+ * children); objects in other pages are fine
  */
 static void
 test_sigbus_header(void)
 {
 	struct obj o[4];
+	char seam[64];
 
 	seams_clear();
 	char *path = test_pool_path("dev_sbhdr");
@@ -1621,7 +1791,8 @@ test_sigbus_header(void)
 
 	for (unsigned i = 1; i < ARRAY_SIZE(o); i++)
 		CU_ASSERT_FATAL(page_of(&g, o[i].off) != pg);
-	seam_set("PMEMSTORE_TEST_SIGBUS", "%" PRIu64, page_off(&g, pg));
+	snprintf(seam, sizeof(seam), "%" PRIu64, page_off(&g, pg));
+	seam_set("PMEMSTORE_TEST_SIGBUS", "%s", seam);
 	ps = EXPECT_PTR(pmemstore_open(path, 0));
 	seams_clear();
 	if (ps == NULL)
@@ -1633,7 +1804,20 @@ test_sigbus_header(void)
 	for (unsigned i = 1; i < ARRAY_SIZE(o); i++)
 		CU_ASSERT(obj_intact(ps, &o[i]));
 	EXPECT_OK(pmemstore_close(ps));
+
+	struct sbop a = {path,
+			 seam,
+			 OP_GET,
+			 &o[0],
+			 ARRAY_SIZE(o),
+			 page_off(&g, pg),
+			 page_off(&g, pg + 1)};
+
+	sbop_expect(&a, OP_FREE);
+	sbop_expect(&a, OP_ID_OF);
+	sbop_expect(&a, OP_FOREACH);
 	all_intact(path, o, ARRAY_SIZE(o));
+	expect_clean(path);
 out:
 	seams_clear();
 	test_pool_remove(path);
@@ -2155,7 +2339,7 @@ test_usc_unrepairable(void)
 	put_desc(path, p, 7, 0); /* a descriptor of no known type */
 	CU_ASSERT_EQUAL_FATAL(file_digest(path, &d0, &s0), 0);
 	seam_set("PMEMSTORE_TEST_USC", "6");
-	EXPECT_FAIL_PTR(pmemstore_open(path, 0), EUCLEAN);
+	expect_open_fails(path, 0, EUCLEAN);
 	seams_clear();
 	CU_ASSERT(strstr(pmemstore_errormsg(), "check") != NULL);
 	CU_ASSERT_EQUAL_FATAL(file_digest(path, &d1, &s1), 0);
