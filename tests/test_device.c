@@ -300,6 +300,39 @@ states_add_up(struct pmemstore *ps)
 			st.pages_total);
 }
 
+/* make_pool -- a closed pool holding n objects of the given size */
+static char *
+make_pool(const char *name, struct obj *o, unsigned n, size_t size)
+{
+	char *path = test_pool_path(name);
+	struct pmemstore *ps = pmemstore_create(path, POOL_SIZE, 0600);
+
+	CU_ASSERT_PTR_NOT_NULL(ps);
+	if (ps == NULL)
+		return path;
+	uintptr_t base = pool_base(path);
+
+	for (unsigned i = 0; i < n; i++)
+		CU_ASSERT_EQUAL(obj_alloc(ps, base, &o[i], size), 0);
+	CU_ASSERT_EQUAL(pmemstore_close(ps), 0);
+	return path;
+}
+
+/* all_intact -- reopen without seams: every object there */
+static void
+all_intact(const char *path, const struct obj *o, unsigned n)
+{
+	seams_clear();
+	struct pmemstore *ps = EXPECT_PTR(pmemstore_open(path, 0));
+
+	if (ps == NULL)
+		return;
+	CU_ASSERT_EQUAL(get_info(ps).objects, n);
+	for (unsigned i = 0; i < n; i++)
+		CU_ASSERT(obj_intact(ps, &o[i]));
+	EXPECT_OK(pmemstore_close(ps));
+}
+
 /*
  * msg_number_in -- the message, the pool's path left out, holds a number
  * (decimal, or hex after 0x) in [lo, hi)
@@ -1233,6 +1266,19 @@ bb_live(int clear_fail)
 			"check with bad blocks over 2 objects: %d errno %d, "
 			"%u findings, %u MEDIA: %s\n",
 			r, err, l.n, l.media, pmemstore_errormsg());
+	/* and REPAIR cannot fix them: refused, nothing written */
+	uint64_t d0, s0, d1, s1;
+
+	CU_ASSERT_EQUAL_FATAL(file_digest(lv.path, &d0, &s0), 0);
+	live_seam(&lv);
+	r = check(lv.path, PMEMSTORE_CHECK_REPAIR, &l, &err);
+	seams_clear();
+	CU_ASSERT_EQUAL(r, -1);
+	CU_ASSERT_EQUAL(err, EUCLEAN);
+	CU_ASSERT_EQUAL(l.media, 2);
+	CU_ASSERT_EQUAL_FATAL(file_digest(lv.path, &d1, &s1), 0);
+	CU_ASSERT_EQUAL(d0, d1);
+	CU_ASSERT_EQUAL(s0, s1);
 
 	/* free them: the poison is cleared, or the pages become BAD */
 	live_seam(&lv);
@@ -1404,6 +1450,46 @@ out:
 }
 
 /*
+ * test_bb_index_page -- a bad range over the index's directory page: the
+ * page is in use (the index), counted as such, never withheld as free
+ */
+static void
+test_bb_index_page(void)
+{
+	struct obj o[5];
+
+	seams_clear();
+	char *path = make_pool("dev_bbindex", o, ARRAY_SIZE(o), 100);
+	struct geo g = read_geo(path);
+	struct pms_desc d = get_desc(path, 4);
+
+	CU_ASSERT_EQUAL_FATAL(PMS_DESC_TYPE(d.w0), PMS_DESC_INDEX);
+	CU_ASSERT_EQUAL_FATAL(PMS_DESC_INDEX_KIND(d.w0), PMS_INDEX_DIR);
+	seam_set("PMEMSTORE_TEST_BADBLOCKS", "%" PRIu64 ":512",
+		 page_off(&g, 4) + 2048);
+	struct pmemstore *ps = EXPECT_PTR(pmemstore_open(path, 0));
+
+	seams_clear();
+	if (ps == NULL)
+		goto out;
+	struct pmemstore_info in = get_info(ps);
+
+	CU_ASSERT_EQUAL(in.bad_ranges, 1);
+	CU_ASSERT_EQUAL(in.pages_bad, 0);
+	CU_ASSERT_EQUAL(in.pages_bad_used, 1);
+	if (in.pages_bad != 0 || in.pages_bad_used != 1)
+		print_info("bb_index_page", &in);
+	EXPECT_OK(pmemstore_close(ps));
+	/* the directory page stays the index's */
+	d = get_desc(path, 4);
+	CU_ASSERT_EQUAL(PMS_DESC_TYPE(d.w0), PMS_DESC_INDEX);
+	all_intact(path, o, ARRAY_SIZE(o));
+out:
+	seams_clear();
+	test_pool_remove(path);
+}
+
+/*
  * test_bb_survive_repair -- BAD descriptors are part of the format: a
  * check and a REPAIR (of an unrelated repairable finding) keep them
  */
@@ -1466,39 +1552,6 @@ out:
 /* ======================================================================
  * SIGBUS
  * ==================================================================== */
-
-/* make_pool -- a closed pool holding n objects of the given size */
-static char *
-make_pool(const char *name, struct obj *o, unsigned n, size_t size)
-{
-	char *path = test_pool_path(name);
-	struct pmemstore *ps = pmemstore_create(path, POOL_SIZE, 0600);
-
-	CU_ASSERT_PTR_NOT_NULL(ps);
-	if (ps == NULL)
-		return path;
-	uintptr_t base = pool_base(path);
-
-	for (unsigned i = 0; i < n; i++)
-		CU_ASSERT_EQUAL(obj_alloc(ps, base, &o[i], size), 0);
-	CU_ASSERT_EQUAL(pmemstore_close(ps), 0);
-	return path;
-}
-
-/* all_intact -- reopen without seams: every object there */
-static void
-all_intact(const char *path, const struct obj *o, unsigned n)
-{
-	seams_clear();
-	struct pmemstore *ps = EXPECT_PTR(pmemstore_open(path, 0));
-
-	if (ps == NULL)
-		return;
-	CU_ASSERT_EQUAL(get_info(ps).objects, n);
-	for (unsigned i = 0; i < n; i++)
-		CU_ASSERT(obj_intact(ps, &o[i]));
-	EXPECT_OK(pmemstore_close(ps));
-}
 
 /*
  * expect_open_fails -- pmemstore_open must fail with err; a handle it
@@ -1820,6 +1873,211 @@ test_sigbus_header(void)
 	expect_clean(path);
 out:
 	seams_clear();
+	test_pool_remove(path);
+}
+
+/* what a child opening or checking a poisoned pool does */
+struct sbopen {
+	const char *path;
+	const char *sigbus;  /* PMEMSTORE_TEST_SIGBUS */
+	int check;	     /* pmemstore_check_report, else pmemstore_open */
+	uint64_t lo, hi;     /* an EIO message names an offset in [lo, hi) */
+	volatile int *stage; /* shared: 1 open returned a handle, 2 closed */
+};
+
+/* outcomes of a poisoned open or check */
+enum sb_out {
+	SB_EIO = 0,   /* failed with EIO naming the offset */
+	SB_OK = 1,    /* succeeded (open: and closed) */
+	SB_ERRNO = 2, /* failed with another errno */
+	SB_NOOFF = 4, /* EIO, the message names no offset */
+	SB_MEDIA = 7, /* check: EUCLEAN with a MEDIA finding */
+};
+
+/* sbopen_child -- open (and close) or check with the seam set */
+static int
+sbopen_child(void *arg)
+{
+	struct sbopen *a = arg;
+	struct fl l;
+	int r, e;
+
+	setenv("PMEMSTORE_TEST_SIGBUS", a->sigbus, 1);
+	if (a->check) {
+		r = check(a->path, 0, &l, &e);
+	} else {
+		errno = 0;
+		struct pmemstore *ps = pmemstore_open(a->path, 0);
+
+		e = errno;
+		r = ps ? 0 : -1;
+		a->stage[0] = ps ? 1 : 0;
+		if (ps && pmemstore_close(ps) != 0)
+			return SB_ERRNO;
+		a->stage[0] = 2;
+	}
+	if (r == 0)
+		return SB_OK;
+	const char *msg = pmemstore_errormsg();
+	int out;
+
+	if (a->check && e == EUCLEAN && l.media > 0)
+		out = SB_MEDIA;
+	else if (e != EIO)
+		out = SB_ERRNO;
+	else
+		out = msg_number_in(msg, a->path, a->lo, a->hi) ? SB_EIO
+								: SB_NOOFF;
+	if (out != SB_EIO && out != SB_MEDIA)
+		fprintf(stderr, "child: %s: errno %d: %s\n",
+			a->check ? "check" : "open", e, msg);
+	return out;
+}
+
+/* sbopen_run -- run a poisoned open or check in a child; its outcome */
+static int
+sbopen_run(const char *what, struct sbopen *a)
+{
+	void *m = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	CU_ASSERT_FATAL(m != MAP_FAILED);
+	a->stage = m;
+	a->stage[0] = 0;
+	int st = run_in_child(sbopen_child, a);
+	int stage = a->stage[0];
+
+	munmap(m, PAGE);
+	a->stage = NULL;
+	if (st < 0)
+		fprintf(stderr, "%s: the process died of signal %d %s\n", what,
+			-st,
+			a->check     ? "in pmemstore_check"
+			: stage == 1 ? "in pmemstore_close, after the open "
+				       "succeeded"
+				     : "in pmemstore_open");
+	return st;
+}
+
+/*
+ * test_sigbus_recovery -- a crashed pool opened with a poisoned index
+ * page (the recovery reads the index) or a poisoned slab page: EIO or a
+ * working open, never a crash; a later open without the seam recovers
+ */
+static void
+test_sigbus_recovery(void)
+{
+	char *path = test_pool_path("dev_sbrec");
+	struct obj o[6];
+	struct crash c = {path, 1, NULL, o, ARRAY_SIZE(o)};
+	char seam[128];
+
+	seams_clear();
+	crash_objs(o, ARRAY_SIZE(o));
+	CU_ASSERT_EQUAL_FATAL(run_in_child(crash_child, &c), 0);
+	struct geo g = read_geo(path);
+
+	snprintf(seam, sizeof(seam), "%" PRIu64 ",%" PRIu64 ",%" PRIu64,
+		 page_off(&g, 0), page_off(&g, 1), page_off(&g, 4));
+	struct sbopen a = {path, seam, 0, page_off(&g, 0), page_off(&g, 5)};
+	int st = sbopen_run("dirty open, index poisoned", &a);
+
+	CU_ASSERT(st == SB_EIO || st == SB_OK);
+	/* a slab page of the crashed run (the first data page after them) */
+	uint64_t p = 5;
+
+	while (p < g.hwm &&
+	       PMS_DESC_TYPE(get_desc(path, p).w0) != PMS_DESC_SLAB)
+		p++;
+	CU_ASSERT_FATAL(p < g.hwm);
+	snprintf(seam, sizeof(seam), "%" PRIu64, page_off(&g, p));
+	a.lo = page_off(&g, p);
+	a.hi = page_off(&g, p + 1);
+	st = sbopen_run("dirty open, slab page poisoned", &a);
+	CU_ASSERT(st == SB_EIO || st == SB_OK);
+	all_intact(path, o, ARRAY_SIZE(o));
+	expect_clean(path);
+	test_pool_remove(path);
+}
+
+/*
+ * test_sigbus_check -- pmemstore_check of a pool with a poisoned index,
+ * slab or descriptor page: an error (EIO naming the offset, or a MEDIA
+ * finding), never a crash, never "consistent"
+ */
+static void
+test_sigbus_check(void)
+{
+	struct obj o[8];
+	char seam[64];
+
+	seams_clear();
+	char *path = make_pool("dev_sbcheck", o, ARRAY_SIZE(o), 300);
+	struct geo g = read_geo(path);
+	uint64_t sp = page_of(&g, o[0].off);
+	const uint64_t pages[][2] = {
+		{page_off(&g, 0), page_off(&g, 4)},	  /* index segment */
+		{page_off(&g, 4), page_off(&g, 5)},	  /* index directory */
+		{page_off(&g, sp), page_off(&g, sp + 1)}, /* a slab page */
+		{8192, 8192 + PAGE},			  /* descriptors */
+	};
+	static const char *const what[] = {"index segment", "directory",
+					   "slab page", "descriptors"};
+
+	CU_ASSERT_FATAL(sp > 4);
+
+	for (unsigned i = 0; i < ARRAY_SIZE(pages); i++) {
+		snprintf(seam, sizeof(seam), "%" PRIu64, pages[i][0] + 64);
+		struct sbopen a = {path, seam, 1, pages[i][0], pages[i][1]};
+		int st = sbopen_run(what[i], &a);
+
+		/*
+		 * On a regular file the check reads slab headers with
+		 * pread, which a mapping seam cannot poison (real poison
+		 * makes the pread fail: EIO): there a clean result is all
+		 * the seam can show.  A crash is never acceptable.
+		 */
+		int ok = st == SB_EIO || st == SB_MEDIA ||
+			 (i == 2 && st == SB_OK);
+
+		CU_ASSERT(ok);
+		if (!ok)
+			fprintf(stderr,
+				"pmemstore_check, %s poisoned: outcome %d "
+				"(0 EIO, 7 MEDIA expected)\n",
+				what[i], st);
+	}
+	all_intact(path, o, ARRAY_SIZE(o));
+	expect_clean(path);
+	test_pool_remove(path);
+}
+
+/*
+ * test_sigbus_superblock -- superblock A poisoned: the open fails with
+ * EIO naming it, or uses copy B; both poisoned: EIO; never a crash
+ */
+static void
+test_sigbus_superblock(void)
+{
+	struct obj o[2];
+
+	seams_clear();
+	char *path = make_pool("dev_sbsb", o, ARRAY_SIZE(o), 300);
+	struct sbopen a = {path, "0", 0, 0, PAGE};
+	int st = sbopen_run("superblock A poisoned", &a);
+
+	CU_ASSERT(st == SB_EIO || st == SB_OK);
+	a.sigbus = "4096";
+	a.lo = PAGE;
+	a.hi = 2 * PAGE;
+	st = sbopen_run("superblock B poisoned", &a);
+	CU_ASSERT(st == SB_EIO || st == SB_OK);
+	a.sigbus = "0,4096";
+	a.lo = 0;
+	st = sbopen_run("both superblocks poisoned", &a);
+	CU_ASSERT_EQUAL(st, SB_EIO);
+	all_intact(path, o, ARRAY_SIZE(o));
+	expect_clean(path);
 	test_pool_remove(path);
 }
 
@@ -2396,6 +2654,7 @@ static CU_TestInfo bb_tests[] = {
 	{"bb_live_cleared", test_bb_live_cleared},
 	{"bb_live_clear_fails", test_bb_live_clear_fails},
 	{"bb_slab_page", test_bb_slab_page},
+	{"bb_index_page", test_bb_index_page},
 	{"bb_survive_repair", test_bb_survive_repair},
 	CU_TEST_INFO_NULL,
 };
@@ -2404,6 +2663,9 @@ static CU_TestInfo sigbus_tests[] = {
 	{"sigbus_descriptors", test_sigbus_descriptors},
 	{"sigbus_index", test_sigbus_index},
 	{"sigbus_header", test_sigbus_header},
+	{"sigbus_recovery", test_sigbus_recovery},
+	{"sigbus_check", test_sigbus_check},
+	{"sigbus_superblock", test_sigbus_superblock},
 	{"sigbus_threads", test_sigbus_threads},
 	{"app_handler_siginfo", test_app_handler_siginfo},
 	{"app_handler_plain", test_app_handler_plain},
