@@ -766,6 +766,15 @@ persist_get(struct pmemstore *ps, const uuid_t id, size_t *size)
 
 /* ---- free ---- */
 
+/* on_bad -- is the 8-byte word w on a bad block (not to be touched)? */
+static inline int
+on_bad(const struct pmemstore *ps, const uint64_t *w)
+{
+	return pms_device_any(&ps->dev) &&
+	       pms_device_overlap(ps, (uint64_t)((const uint8_t *)w - ps->base),
+				  8) != UINT64_MAX;
+}
+
 /*
  * unpublish -- the rest of the free's commit, after the entry was zeroed:
  * the bit (hint) and the identity check (and a large object's run
@@ -779,13 +788,15 @@ unpublish(struct pmemstore *ps, const struct view *v, struct pms_slab *s,
 	uint64_t page = PMS_LOC_PAGE(v->loc);
 	struct pms_desc *d = &ps->desc[page];
 	uint64_t *check;
+	int onbad;
 
 	__atomic_fetch_and(&d->w1, ~(1ULL << v->slot), __ATOMIC_RELEASE);
 	if (v->npages) {
 		struct pms_desc *run = &ps->desc[v->page];
 
 		check = &rec_of(ps, page, v->slot)->check;
-		if (!PMS_PLANTED(FREE_NOINVAL))
+		onbad = on_bad(ps, check);
+		if (!PMS_PLANTED(FREE_NOINVAL) && !onbad)
 			__atomic_store_n(check, 0, __ATOMIC_RELAXED);
 		for (uint64_t i = 0; i < v->npages; i++) {
 			st64(&run[i].w0, 0);
@@ -796,13 +807,17 @@ unpublish(struct pmemstore *ps, const struct view *v, struct pms_slab *s,
 			return -1;
 	} else {
 		check = &hdr_of(ps, page, v->slot)->check;
-		if (!PMS_PLANTED(FREE_NOINVAL))
+		onbad = on_bad(ps, check);
+		if (!PMS_PLANTED(FREE_NOINVAL) && !onbad)
 			__atomic_store_n(check, 0, __ATOMIC_RELAXED);
 	}
 	if (PMS_PLANTED(REMOTE_EARLY) && remote && v->npages == 0)
 		pms_heap_release(me, s, v->slot); /* before the fence */
-	/* entry, check, bit (and run): entry or check landing frees it */
-	if (pms_flush(ps, d, sizeof(*d)) || pms_flush(ps, check, 8) ||
+	/* entry, check, bit (and run): entry or check landing frees it (a
+	 * check on a bad block is left: the entry and the bit are gone, and
+	 * no reader trusts a header there) */
+	if (pms_flush(ps, d, sizeof(*d)) ||
+	    (!onbad && pms_flush(ps, check, 8)) ||
 	    flush_lines(ps, lines, nlines))
 		return -1;
 	if (!PMS_PLANTED(REUSE_EARLY) &&
