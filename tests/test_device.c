@@ -1633,7 +1633,7 @@ struct sbop {
 };
 
 /* how far a poisoned-page child got (in shared memory) */
-enum sb_stage { ST_START, ST_OPENED, ST_CALLED, ST_CLOSED };
+enum sb_stage { ST_START, ST_OPENED, ST_CALLED, ST_CLOSED, ST_DONE };
 
 /* count_cb2 -- foreach callback counting objects */
 static int
@@ -1708,10 +1708,28 @@ sbop_child(void *arg)
 			Op_names[a->op], r, e, r ? msg : "");
 	a->stage[0] = ST_CALLED;
 	a->stage[1] = ret;
-	if (pmemstore_close(ps) != 0)
-		return ret ? ret : 5;
+	if (pmemstore_close(ps) != 0 && ret == 0)
+		ret = 5;
 	a->stage[0] = ST_CLOSED;
+	a->stage[1] = ret;
+	a->stage[0] = ST_DONE;
 	return ret;
+}
+
+/*
+ * died -- describe how a child ended that did not get to its end (a
+ * signal, or an exit of its own: a sanitizer's report of the signal)
+ */
+static const char *
+died(int st)
+{
+	static char buf[64];
+
+	if (st < 0 && st > -1000)
+		snprintf(buf, sizeof(buf), "died of signal %d", -st);
+	else
+		snprintf(buf, sizeof(buf), "died (exit status %d)", st);
+	return buf;
 }
 
 /* sbop_expect -- run one call in a child; it must fail with EIO */
@@ -1734,16 +1752,17 @@ sbop_expect(struct sbop *a, enum sb_op op)
 
 	munmap(m, PAGE);
 	a->stage = NULL;
-	CU_ASSERT_EQUAL(st, 0);
-	if (st < 0)
-		fprintf(stderr,
-			"%s on a poisoned page: the process died of signal "
-			"%d %s%s\n",
-			Op_names[op], -st, where[stage],
+	if (stage != ST_DONE) {
+		CU_FAIL("the child died");
+		fprintf(stderr, "%s on a poisoned page: the process %s %s%s\n",
+			Op_names[op], died(st), where[stage],
 			stage >= ST_CALLED && called == 0
 				? " (the call itself gave EIO, as expected)"
 				: "");
-	else if (st != 0)
+		return;
+	}
+	CU_ASSERT_EQUAL(st, 0);
+	if (st != 0)
 		fprintf(stderr,
 			"%s on a poisoned page: %s (expected EIO naming an "
 			"offset in [%" PRIu64 ", %" PRIu64 "))\n",
@@ -1892,6 +1911,7 @@ enum sb_out {
 	SB_ERRNO = 2, /* failed with another errno */
 	SB_NOOFF = 4, /* EIO, the message names no offset */
 	SB_MEDIA = 7, /* check: EUCLEAN with a MEDIA finding */
+	SB_DIED = 99, /* the child did not get to its end */
 };
 
 /* sbopen_child -- open (and close) or check with the seam set */
@@ -1905,6 +1925,7 @@ sbopen_child(void *arg)
 	setenv("PMEMSTORE_TEST_SIGBUS", a->sigbus, 1);
 	if (a->check) {
 		r = check(a->path, 0, &l, &e);
+		a->stage[0] = 2;
 	} else {
 		errno = 0;
 		struct pmemstore *ps = pmemstore_open(a->path, 0);
@@ -1913,9 +1934,10 @@ sbopen_child(void *arg)
 		r = ps ? 0 : -1;
 		a->stage[0] = ps ? 1 : 0;
 		if (ps && pmemstore_close(ps) != 0)
-			return SB_ERRNO;
+			r = -1;
 		a->stage[0] = 2;
 	}
+	a->stage[0] = 3;
 	if (r == 0)
 		return SB_OK;
 	const char *msg = pmemstore_errormsg();
@@ -1949,14 +1971,13 @@ sbopen_run(const char *what, struct sbopen *a)
 
 	munmap(m, PAGE);
 	a->stage = NULL;
-	if (st < 0)
-		fprintf(stderr, "%s: the process died of signal %d %s\n", what,
-			-st,
-			a->check     ? "in pmemstore_check"
-			: stage == 1 ? "in pmemstore_close, after the open "
-				       "succeeded"
-				     : "in pmemstore_open");
-	return st;
+	if (stage == 3)
+		return st;
+	fprintf(stderr, "%s: the process %s %s\n", what, died(st),
+		a->check     ? "in pmemstore_check"
+		: stage == 1 ? "in pmemstore_close, after the open succeeded"
+			     : "in pmemstore_open");
+	return SB_DIED;
 }
 
 /*
