@@ -443,13 +443,12 @@ pms_device_probe(struct pmemstore *ps, const struct stat *st)
 						   : PMEMSTORE_BACKING_FILE;
 		}
 	}
-	if (dev->align == 0) {
-		uint64_t a = (uintptr_t)ps->base;
-
-		dev->align = a ? a & -a : PMS_PAGE_SIZE;
-		if (dev->align > PMS_HUGE_SIZE)
-			dev->align = PMS_HUGE_SIZE;
-	}
+	/* a file's mapping: 2 MiB aligned (libpmem's, for huge pages) or
+	 * merely page aligned */
+	if (dev->align == 0)
+		dev->align = (uintptr_t)ps->base % PMS_HUGE_SIZE
+				     ? PMS_PAGE_SIZE
+				     : PMS_HUGE_SIZE;
 	if (size == 0)
 		size = (uint64_t)st->st_size;
 	return pms_device_ranges(ps->path, ps->fd, st, size, dev);

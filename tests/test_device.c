@@ -554,7 +554,12 @@ test_info_plain(void)
 	CU_ASSERT_EQUAL(base % (in.align ? in.align : 1), 0);
 	CU_ASSERT_EQUAL(in.flags & PMEMSTORE_INFO_RDONLY, 0);
 	CU_ASSERT_EQUAL(in.flags & PMEMSTORE_INFO_DIRTY, 0);
-	CU_ASSERT_EQUAL(in.flags & PMEMSTORE_INFO_BADBLOCKS, 0);
+	/* on real DAX (the dax-vm guest) libndctl reads the namespace's
+	 * list, empty or not; a tmpfs has none */
+	if (test_dir_is_tmpfs())
+		CU_ASSERT_EQUAL(in.flags & PMEMSTORE_INFO_BADBLOCKS, 0);
+	CU_ASSERT_EQUAL(!!(in.flags & PMEMSTORE_INFO_NDCTL),
+			PMEMSTORE_TEST_NDCTL);
 	CU_ASSERT_EQUAL(in.flags & PMEMSTORE_INFO_USC, 0);
 	CU_ASSERT_EQUAL(in.flags & PMEMSTORE_INFO_UNSAFE, 0);
 	CU_ASSERT_EQUAL(in.flags & PMEMSTORE_INFO_CHECKED, 0);
@@ -1933,8 +1938,10 @@ sbopen_child(void *arg)
 		e = errno;
 		r = ps ? 0 : -1;
 		a->stage[0] = ps ? 1 : 0;
-		if (ps && pmemstore_close(ps) != 0)
+		if (ps && pmemstore_close(ps) != 0) {
+			e = errno; /* the close's media error */
 			r = -1;
+		}
 		a->stage[0] = 2;
 	}
 	a->stage[0] = 3;
