@@ -614,11 +614,29 @@ build_pages(struct pmemstore *ps)
 }
 
 /*
- * metadata -- bad blocks over the pool's metadata.  Under the superblocks
- * or the descriptors below the mark (what open reads and writes): the
- * open fails.  Under descriptors above it: the mark may never reach them,
- * so the pages from the first such descriptor on are withheld (the cap).
+ * pms_device_meta_check -- bad blocks over the pool's metadata.  Under the
+ * superblocks or the descriptors below the mark (what open reads and
+ * writes): the open fails, before it writes anything.  Under descriptors
+ * above it: the mark may never reach them, so the pages from the first
+ * such descriptor on are withheld (the cap, metadata()).
  */
+int
+pms_device_meta_check(struct pmemstore *ps)
+{
+	struct pms_device *dev = &ps->dev;
+	uint64_t used = PMS_DESC_OFF + ps->pages.hwm * sizeof(struct pms_desc);
+
+	if (dev->nbad && dev->bad[0].off < used)
+		return pms_err(EIO,
+			       "pool %s: a bad block at pool offset %llu lies "
+			       "in the pool's superblocks or descriptors; the "
+			       "pool cannot be used safely: restore it from a "
+			       "copy",
+			       ps->path, (unsigned long long)dev->bad[0].off);
+	return 0;
+}
+
+/* metadata -- see pms_device_meta_check; the cap, after recovery */
 static int
 metadata(struct pmemstore *ps)
 {
@@ -632,12 +650,7 @@ metadata(struct pmemstore *ps)
 		if (lo >= end)
 			break;
 		if (lo < used)
-			return pms_err(EIO,
-				       "pool %s: a bad block at pool offset "
-				       "%llu lies in the pool's superblocks or "
-				       "descriptors; the pool cannot be used "
-				       "safely: restore it from a copy",
-				       ps->path, (unsigned long long)lo);
+			return pms_device_meta_check(ps);
 		cap = (lo - PMS_DESC_OFF) / sizeof(struct pms_desc);
 		if (cap < ps->pages.cap) {
 			pthread_mutex_lock(&ps->pages.lock);
@@ -898,9 +911,12 @@ pms_device_unsafe(struct pmemstore *ps)
 
 /*
  * pms_device_record -- a read-write open's unsafe-shutdown record, both
- * copies, flushed (a device without a count leaves a known record); the caller's fence (the clean-close invalidation's)
- * makes it durable with the invalidation, so a pool that is not clean
- * has the count of the open that made it so.
+ * copies, flushed (a device without a count leaves a known record); the
+ * caller's fence (the clean-close invalidation's) makes it durable with
+ * the invalidation, so a pool that is not clean has the count of the
+ * open that made it so (a crash at that fence may keep either alone:
+ * the record alone is harmless, the invalidation alone leaves the record
+ * of an earlier open, whose count a check compares no worse).
  */
 int
 pms_device_record(struct pmemstore *ps)

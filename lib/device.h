@@ -86,6 +86,7 @@ int pms_device_ranges(const char *path, int fd, const struct stat *st,
 		      uint64_t size, struct pms_device *dev);
 void pms_device_fini(struct pms_device *dev);
 int pms_device_apply(struct pmemstore *ps);
+int pms_device_meta_check(struct pmemstore *ps);
 int pms_device_unsafe(struct pmemstore *ps);
 int pms_device_record(struct pmemstore *ps);
 uint64_t pms_device_overlap(const struct pmemstore *ps, uint64_t off,

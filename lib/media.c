@@ -40,30 +40,6 @@ static pthread_mutex_t media_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned media_users;
 static struct sigaction saved; /* the handler before ours */
 
-/* chain -- a SIGBUS that is not the library's: what would have happened */
-static void
-chain(int sig, siginfo_t *si, void *uc)
-{
-	if (saved.sa_flags & SA_SIGINFO) {
-		if (saved.sa_sigaction) {
-			saved.sa_sigaction(sig, si, uc);
-			return;
-		}
-	} else if (saved.sa_handler != SIG_DFL && saved.sa_handler != SIG_IGN) {
-		saved.sa_handler(sig);
-		return;
-	}
-	/* a SIGBUS sent (kill, sigqueue) to a process that ignores it */
-	if (si->si_code <= 0 && saved.sa_handler == SIG_IGN &&
-	    !(saved.sa_flags & SA_SIGINFO))
-		return;
-	/* the default action: retried (a fault) or raised again (a kill);
-	 * a fault cannot be ignored (the kernel would kill all the same) */
-	signal(SIGBUS, SIG_DFL);
-	if (si->si_code <= 0)
-		raise(SIGBUS);
-}
-
 /*
  * synchronous -- is this SIGBUS a fault of the access the thread was
  * making (not a report of an error found elsewhere, BUS_MCEERR_AO, nor a
@@ -82,6 +58,34 @@ synchronous(int code)
 	default:
 		return 0;
 	}
+}
+
+/* chain -- a SIGBUS that is not the library's: what would have happened */
+static void
+chain(int sig, siginfo_t *si, void *uc)
+{
+	if (saved.sa_flags & SA_SIGINFO) {
+		if (saved.sa_sigaction) {
+			saved.sa_sigaction(sig, si, uc);
+			return;
+		}
+	} else if (saved.sa_handler != SIG_DFL && saved.sa_handler != SIG_IGN) {
+		saved.sa_handler(sig);
+		return;
+	}
+	/*
+	 * No handler of the application's.  A fault cannot be ignored (the
+	 * kernel would kill all the same): the access runs again under
+	 * SIG_DFL.  Anything else (sent, or a report of an error elsewhere,
+	 * BUS_MCEERR_AO) is ignored if the application ignored SIGBUS, else
+	 * raised again under SIG_DFL.
+	 */
+	if (!synchronous(si->si_code) && saved.sa_handler == SIG_IGN &&
+	    !(saved.sa_flags & SA_SIGINFO))
+		return;
+	signal(SIGBUS, SIG_DFL);
+	if (!synchronous(si->si_code))
+		raise(SIGBUS);
 }
 
 /* handler -- the library's SIGBUS handler */

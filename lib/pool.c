@@ -805,8 +805,9 @@ attach(struct pmemstore *ps, uint64_t fsize)
 	if (err)
 		return reserve_fail(ps, err, meta, "metadata");
 	clean_read(ps);
-	/* an unsafe shutdown while the pool was open: checked first */
-	if (pms_device_unsafe(ps))
+	/* bad blocks under the metadata in use, then an unsafe shutdown
+	 * while the pool was open: both before anything is written */
+	if (pms_device_meta_check(ps) || pms_device_unsafe(ps))
 		return -1;
 	if (pms_index_open(ps) || pms_recover(ps))
 		return -1;
