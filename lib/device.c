@@ -140,10 +140,13 @@ range_cmp(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* add_range -- append a range; 0 or -1 (ENOMEM, or too many) */
-static int
-add_range(struct pms_range **v, size_t *n, size_t *cap, uint64_t off,
-	  uint64_t len)
+/*
+ * pms_device_range_add -- append a range to a growing array; 0 or -1
+ * (errno ENOMEM, or E2BIG past BAD_RANGES_MAX: a device's list is input)
+ */
+int
+pms_device_range_add(struct pms_range **v, size_t *n, size_t *cap, uint64_t off,
+		     uint64_t len)
 {
 	if (len == 0)
 		return 0;
@@ -218,9 +221,9 @@ file_ranges(int fd, uint64_t size, const struct pms_range *raw, size_t nraw,
 					lo = pl;
 				if (hi > ph)
 					hi = ph;
-				if (add_range(v, n, cap,
-					      e->fe_logical + (lo - pl),
-					      hi - lo))
+				if (pms_device_range_add(
+					    v, n, cap,
+					    e->fe_logical + (lo - pl), hi - lo))
 					goto out;
 			}
 		}
@@ -252,7 +255,7 @@ seam_ranges(const char *path, struct pms_range **v, size_t *n, size_t *cap)
 		if (errno || end == s || (*end && *end != ','))
 			goto bad;
 		s = *end ? end + 1 : end;
-		if (add_range(v, n, cap, off, len))
+		if (pms_device_range_add(v, n, cap, off, len))
 			return pms_err(errno, "pool %s: too many bad ranges",
 				       path);
 	}
@@ -288,7 +291,8 @@ pms_device_ranges(const char *path, int fd, const struct stat *st,
 				  dev, &raw, &nraw))
 			goto nomem;
 		for (size_t i = 0; i < nraw; i++)
-			if (add_range(&v, &n, &cap, raw[i].off, raw[i].len))
+			if (pms_device_range_add(&v, &n, &cap, raw[i].off,
+						 raw[i].len))
 				goto nomem;
 	} else {
 		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u",

@@ -81,6 +81,8 @@ int pms_device_os_clear(const struct pms_device *dev, const struct stat *st,
 unsigned pms_device_os_caps(void);
 
 /* device.c */
+int pms_device_range_add(struct pms_range **v, size_t *n, size_t *cap,
+			 uint64_t off, uint64_t len);
 int pms_device_probe(struct pmemstore *ps, const struct stat *st);
 int pms_device_ranges(const char *path, int fd, const struct stat *st,
 		      uint64_t size, struct pms_device *dev);

@@ -29,27 +29,6 @@
 
 #define SECTOR 512ULL
 
-/* push -- append a range; 0 or -1 (ENOMEM) */
-static int
-push(struct pms_range **v, size_t *n, size_t *cap, uint64_t off, uint64_t len)
-{
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 16;
-		struct pms_range *x = realloc(*v, c * sizeof(*x));
-
-		if (x == NULL) {
-			errno = ENOMEM;
-			return -1;
-		}
-		*v = x;
-		*cap = c;
-	}
-	(*v)[*n].off = off;
-	(*v)[*n].len = len;
-	(*n)++;
-	return 0;
-}
-
 /*
  * context -- a libndctl context, quiet (a library does not write to the
  * application's stderr) unless NDCTL_LOG asks for messages; 0 or -1
@@ -164,9 +143,10 @@ pms_device_os(const char *disk, const char *region, const struct stat *st,
 					ndctl_namespace_badblock_foreach(ndns,
 									 bb)
 					{
-						if (push(&v, &n, &cap,
-							 bb->offset * SECTOR,
-							 bb->len * SECTOR)) {
+						if (pms_device_range_add(
+							    &v, &n, &cap,
+							    bb->offset * SECTOR,
+							    bb->len * SECTOR)) {
 							ret = -1;
 							goto out;
 						}
@@ -201,8 +181,9 @@ pms_device_os(const char *disk, const char *region, const struct stat *st,
 							continue;
 						if (lo < ds)
 							lo = ds;
-						if (push(&v, &n, &cap, lo - ds,
-							 hi - lo)) {
+						if (pms_device_range_add(
+							    &v, &n, &cap,
+							    lo - ds, hi - lo)) {
 							ret = -1;
 							goto out;
 						}
