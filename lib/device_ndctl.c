@@ -16,6 +16,7 @@
  * every DIMM reports one.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,12 +98,15 @@ dax_dev(struct ndctl_namespace *ndns, const struct stat *st)
 	return NULL;
 }
 
-/* pms_device_os -- see device.h */
-int
-pms_device_os(const char *disk, const char *region, const struct stat *st,
-	      struct pms_device *dev, struct pms_range **bad, size_t *nbad)
+/*
+ * lookup -- pms_device_os's search in one context; *found when the
+ * namespace under the pool is in it
+ */
+static int
+lookup(struct ndctl_ctx *ctx, const char *disk, const char *region,
+       const struct stat *st, struct pms_device *dev, struct pms_range **bad,
+       size_t *nbad, int *found)
 {
-	struct ndctl_ctx *ctx;
 	struct ndctl_bus *bus;
 	struct ndctl_region *reg;
 	struct ndctl_namespace *ndns;
@@ -112,8 +116,7 @@ pms_device_os(const char *disk, const char *region, const struct stat *st,
 
 	*bad = NULL;
 	*nbad = 0;
-	if (context(&ctx))
-		return 0; /* no libnvdimm: nothing to learn */
+	*found = 0;
 	ndctl_bus_foreach(ctx, bus)
 	{
 		ndctl_region_foreach(bus, reg)
@@ -138,6 +141,7 @@ pms_device_os(const char *disk, const char *region, const struct stat *st,
 					if (b == NULL || strcmp(b, disk) != 0)
 						continue;
 					names(reg, ndns, disk, dev);
+					*found = 1;
 					region_usc(reg, dev);
 					dev->flags |= PMS_DEV_BADBLOCKS;
 					ndctl_namespace_badblock_foreach(ndns,
@@ -161,6 +165,7 @@ pms_device_os(const char *disk, const char *region, const struct stat *st,
 						continue;
 					names(reg, ndns,
 					      daxctl_dev_get_devname(dd), dev);
+					*found = 1;
 					region_usc(reg, dev);
 					rs = ndctl_region_get_resource(reg);
 					ds = daxctl_dev_get_resource(dd);
@@ -194,7 +199,6 @@ pms_device_os(const char *disk, const char *region, const struct stat *st,
 		}
 	}
 out:
-	ndctl_unref(ctx);
 	if (ret) {
 		free(v);
 		return -1;
@@ -202,6 +206,44 @@ out:
 	*bad = v;
 	*nbad = n;
 	return 0;
+}
+
+/*
+ * The libndctl context is made once per process and kept: making it and
+ * walking it the first time reads much of sysfs (20 ms in an emulated
+ * guest), and every open needs it.  What changes while a process runs is
+ * re-read from it anyway: the bad-block lists are read afresh at each
+ * iteration; the unsafe-shutdown counts only change across a reboot.  A
+ * namespace not found in it (made since) gets a fresh context, once.
+ */
+static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ndctl_ctx *cached;
+
+/* pms_device_os -- see device.h */
+int
+pms_device_os(const char *disk, const char *region, const struct stat *st,
+	      struct pms_device *dev, struct pms_range **bad, size_t *nbad)
+{
+	int found = 0, ret = 0;
+
+	*bad = NULL;
+	*nbad = 0;
+	pthread_mutex_lock(&ctx_lock);
+	for (int fresh = cached == NULL; !found; fresh = 1) {
+		if (fresh) {
+			if (cached)
+				ndctl_unref(cached);
+			if (context(&cached)) {
+				cached = NULL;
+				break; /* no libnvdimm: nothing to learn */
+			}
+		}
+		ret = lookup(cached, disk, region, st, dev, bad, nbad, &found);
+		if (ret || fresh)
+			break;
+	}
+	pthread_mutex_unlock(&ctx_lock);
+	return ret;
 }
 
 /*
@@ -219,8 +261,15 @@ pms_device_os_clear(const struct pms_device *dev, const struct stat *st,
 	struct ndctl_namespace *ndns;
 	int ret = -1;
 
-	if (dev->phys == 0 || context(&ctx))
+	if (dev->phys == 0)
 		return -1;
+	pthread_mutex_lock(&ctx_lock);
+	if (cached == NULL && context(&cached)) {
+		cached = NULL;
+		pthread_mutex_unlock(&ctx_lock);
+		return -1;
+	}
+	ctx = cached;
 	ndctl_bus_foreach(ctx, bus)
 	{
 		ndctl_region_foreach(bus, region)
@@ -252,7 +301,7 @@ pms_device_os_clear(const struct pms_device *dev, const struct stat *st,
 		}
 	}
 out:
-	ndctl_unref(ctx);
+	pthread_mutex_unlock(&ctx_lock);
 	return ret;
 }
 

@@ -163,6 +163,42 @@ pms_guard_failed(struct pms_guard *g, const char *path, const void *base,
 		path, (unsigned long long)(g->addr - (uintptr_t)base), what);
 }
 
+/*
+ * plant -- the page holding pool offset off faults from now on: an empty
+ * file's page mapped over it (every access is past its end).  A device-dax
+ * mapping splits only at its alignment: then the 2 MiB (or 1 GiB) unit
+ * holding it.
+ */
+static int
+plant(const char *path, void *base, size_t len, unsigned long long off)
+{
+	static const unsigned long long units[] = {PMS_PAGE_SIZE, 2ULL << 20,
+						   1ULL << 30};
+	FILE *f = tmpfile();
+	int err = 0;
+
+	if (f == NULL)
+		return pms_err(errno, "pool %s: test seam: %s", path,
+			       strerror(errno));
+	for (unsigned i = 0; i < 3; i++) {
+		unsigned long long at = off & ~(units[i] - 1);
+		void *p;
+
+		if (at + units[i] > len)
+			break;
+		p = mmap((char *)base + at, units[i], PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, fileno(f), 0);
+		if (p != MAP_FAILED) {
+			fclose(f);
+			return 0;
+		}
+		err = errno;
+	}
+	fclose(f);
+	return pms_err(err ? err : EINVAL, "pool %s: test seam: %s", path,
+		       strerror(err ? err : EINVAL));
+}
+
 /* pms_media_seam -- see media.h */
 int
 pms_media_seam(const char *path, void *base, size_t len)
@@ -174,8 +210,6 @@ pms_media_seam(const char *path, void *base, size_t len)
 		return 0;
 	while (*v) {
 		unsigned long long off;
-		void *p;
-		FILE *f;
 
 		errno = 0;
 		off = strtoull(v, &end, 0);
@@ -188,19 +222,8 @@ pms_media_seam(const char *path, void *base, size_t len)
 		v = *end ? end + 1 : end;
 		if (off >= len)
 			continue;
-		off &= ~(PMS_PAGE_SIZE - 1);
-		/* an empty file's page: every access is past its end */
-		f = tmpfile();
-		if (f == NULL)
-			return pms_err(errno, "pool %s: test seam: %s", path,
-				       strerror(errno));
-		p = mmap((char *)base + off, PMS_PAGE_SIZE,
-			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-			 fileno(f), 0);
-		fclose(f);
-		if (p == MAP_FAILED)
-			return pms_err(errno, "pool %s: test seam: %s", path,
-				       strerror(errno));
+		if (plant(path, base, len, off))
+			return -1;
 	}
 	return 0;
 }
