@@ -23,7 +23,7 @@
  * SIGBUS.  Reopened, the pool must report the bad ranges, persist_get of
  * the object over the bad block must fail with EIO (this program installs
  * no SIGBUS handler), the other objects must read back, no object allocated
- * until ENOSPC (persistent, then volatile) may overlap a bad range,
+ * until the pool is full (persistent, then volatile) may overlap a bad range,
  * pmemstore_check must report a MEDIA finding, and persist_free of the bad
  * object must work (the library punches the page out of the file, after
  * which the bad block is no longer under the pool).  In the second pool a
@@ -204,6 +204,20 @@ map_of(const char *path, const void *addr, uint64_t *off)
 	}
 	fclose(f);
 	return ret;
+}
+
+/* show_maps -- print the lines of /proc/self/maps that name path */
+static void
+show_maps(const char *path)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (f == NULL)
+		return;
+	char line[PATH_MAX + 256];
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, path) != NULL)
+			printf("  maps: %s", line);
+	fclose(f);
 }
 
 /* pool_off -- the pool offset of an address in the pool path's mapping */
@@ -500,7 +514,7 @@ struct newobj {
 };
 
 /*
- * sweep -- allocate persistent objects of each size until ENOSPC (or
+ * sweep -- allocate persistent objects of each size until ENOMEM (or
  * MAX_NEW in all), check that none overlaps a bad range, write each one
  * that does not (with touch), then free them all; then the same with the volatile heap
  * (pmemstore_malloc until NULL).  Returns the objects that overlapped.
@@ -520,12 +534,14 @@ sweep(struct pmemstore *ps, const char *path, const struct bad *bad,
 			errno = 0;
 			void *p = persist_alloc(ps, nw[n].id, Sizes[s], 0);
 			if (p == NULL) {
-				if (errno != ENOSPC)
+				/* ENOMEM: the pool is full (ENOSPC is the
+				 * file system's) */
+				if (errno == ENOMEM)
+					nomem++;
+				else
 					note("persist_alloc(%zu) in the sweep: "
 					     "%s",
 					     Sizes[s], lasterr(errno));
-				else
-					nomem++;
 				break;
 			}
 			uint64_t off = pool_off(path, p);
@@ -544,7 +560,8 @@ sweep(struct pmemstore *ps, const char *path, const struct bad *bad,
 	struct pmemstore_stats st;
 	memset(&st, 0, sizeof(st));
 	pmemstore_stats(ps, &st);
-	note("%s: %u persistent objects allocated (%u sizes ended in ENOSPC); "
+	note("%s: %u persistent objects allocated (%u sizes ended in ENOMEM: "
+	     "pool full); "
 	     "pages free %" PRIu64 " bad %" PRIu64,
 	     what, n, nomem, st.pages_free, st.pages_bad);
 	check(hit == 0 && n > 0,
@@ -927,9 +944,11 @@ devdax(const char *path)
 	check(in.align == align, "devdax: align %" PRIu64 " is the device's",
 	      in.align);
 	uint64_t base = 0;
-	check(map_of(path, NULL, &base) == 0 && align && base % align == 0,
-	      "devdax: the mapping (0x%" PRIx64 ") is %" PRIu64 "-aligned",
-	      base, align);
+	int found = map_of(path, NULL, &base) == 0;
+	if (!check(found && base != 0 && align && base % align == 0,
+		   "devdax: the mapping (0x%" PRIx64 ") is %" PRIu64 "-aligned",
+		   base, align))
+		show_maps(path);
 	const char *b = strrchr(path, '/');
 	b = b ? b + 1 : path;
 	check(strcmp(in.device, b) == 0, "devdax: device '%s' is %s", in.device,
