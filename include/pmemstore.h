@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define PMEMSTORE_MAJOR_VERSION 1
-#define PMEMSTORE_MINOR_VERSION 3
+#define PMEMSTORE_MINOR_VERSION 4
 
 struct pmemstore;
 
@@ -116,6 +116,7 @@ PMEMSTORE_API int pmemstore_stats(struct pmemstore *ps,
 #define PMEMSTORE_FINDING_INCOMPLETE 9 /* an alloc or free a crash cut short */
 #define PMEMSTORE_FINDING_ORPHAN 10    /* pages in use by no live object */
 #define PMEMSTORE_FINDING_INDEX 11     /* the UUID index (since 1.2) */
+#define PMEMSTORE_FINDING_MEDIA 12     /* a bad block, media error (1.4) */
 
 struct pmemstore_finding {
 	unsigned kind;	     /* PMEMSTORE_FINDING_* */
@@ -146,6 +147,57 @@ PMEMSTORE_API void *pmemstore_aligned_alloc(struct pmemstore *ps,
 PMEMSTORE_API void pmemstore_free(struct pmemstore *ps, void *ptr);
 PMEMSTORE_API size_t pmemstore_malloc_usable_size(struct pmemstore *ps,
 						  void *ptr);
+
+/*
+ * what the pool is on (since 1.4), see pmemstore_info(3): the backing,
+ * the device (through libndctl/libdaxctl where the library was built
+ * with them), its bad blocks, unsafe-shutdown counting, and what this
+ * open found.  Strings are empty where unknown.
+ */
+/* backing: what the pool's mapping is */
+#define PMEMSTORE_BACKING_DEVDAX 1 /* a device-dax node /dev/daxN.M */
+#define PMEMSTORE_BACKING_FSDAX 2  /* a DAX file system's file, MAP_SYNC */
+#define PMEMSTORE_BACKING_FILE 3   /* any other file: durability by msync */
+#define PMEMSTORE_BACKING_FORCED 4 /* not DAX; PMEM_IS_PMEM_FORCE=1 (tests) */
+
+/* flags */
+#define PMEMSTORE_INFO_NDCTL (1U << 0)	   /* built with libndctl/libdaxctl */
+#define PMEMSTORE_INFO_MAP_SYNC (1U << 1)  /* device-dax, or MAP_SYNC */
+#define PMEMSTORE_INFO_BADBLOCKS (1U << 2) /* bad blocks read at open */
+#define PMEMSTORE_INFO_USC (1U << 3)	   /* unsafe-shutdown count known */
+#define PMEMSTORE_INFO_UNSAFE (1U << 4)	   /* unsafe shutdown while open */
+#define PMEMSTORE_INFO_CHECKED (1U << 5)   /* so this open ran a check */
+#define PMEMSTORE_INFO_DIRTY (1U << 6)	   /* not closed cleanly last time */
+#define PMEMSTORE_INFO_RDONLY (1U << 7)	   /* opened PMEMSTORE_RDONLY */
+
+struct pmemstore_info {
+	unsigned backing;   /* PMEMSTORE_BACKING_* */
+	unsigned flags;	    /* PMEMSTORE_INFO_* */
+	uint64_t pool_size; /* bytes of the pool */
+	/* device-dax: the device's alignment (2 MiB or 1 GiB), which the
+	 * mapping honours; otherwise the mapping's alignment (up to 2 MiB) */
+	uint64_t align;
+	char device[32];     /* "pmem0" (under the file system), "dax1.0" */
+	char region[32];     /* "region0" */
+	char ns[32];	     /* "namespace0.0" */
+	uint64_t bad_ranges; /* bad-block ranges over the pool at open */
+	uint64_t bad_bytes;  /* their bytes in the pool */
+	uint64_t pages_bad;  /* data pages withheld: never handed out */
+	/* bad data pages still holding objects or the index (an object on
+	 * one fails persist_get with EIO) */
+	uint64_t pages_bad_used;
+	uint64_t usc;		   /* unsafe-shutdown count now (INFO_USC) */
+	uint64_t usc_recorded;	   /* the count at the last read-write open */
+	uint64_t check_findings;   /* INFO_CHECKED: what the check found */
+	uint64_t check_repairable; /* of which recovery repairs */
+	uint64_t pages_total;	   /* as pmemstore_stats */
+	uint64_t objects;
+	uint64_t bytes;
+	uint64_t reserved[16];
+};
+
+PMEMSTORE_API int pmemstore_info(struct pmemstore *ps,
+				 struct pmemstore_info *info);
 
 /* durability of the application's own stores */
 PMEMSTORE_API void persist_flush(struct pmemstore *ps, const void *addr,

@@ -57,6 +57,9 @@
 #include "flush.h"
 #include "checksum.h"
 #include "errors.h"
+#include "media.h"
+#include "check.h"
+#include "device.h"
 
 /* the class table, read from the format definition itself */
 static const struct pms_class ck_classes[PMS_NCLASSES] = PMS_CLASS_TABLE;
@@ -121,9 +124,12 @@ struct ck {
 	struct saved *sv;
 	size_t nsv, capsv;
 
-	const uint8_t *base; /* the read-only mapping */
-	int fd;		     /* the file, for pread; -1 on device-dax */
-	int ioerr;	     /* a pread failed (errno) */
+	const uint8_t *base;   /* the read-only mapping */
+	int fd;		       /* the file, for pread; -1 on device-dax */
+	int ioerr;	       /* a pread failed (errno) */
+	uint64_t ioerr_off;    /* where (a media error: EIO) */
+	uint64_t nmedia;       /* MEDIA findings */
+	struct pms_device dev; /* the device's bad ranges over the pool */
 	uint8_t pbuf[PMS_PAGE_SIZE] __attribute__((aligned(64)));
 	size_t map_len;
 	uint64_t fsize;
@@ -212,6 +218,8 @@ finding(struct ck *k, unsigned kind, int repairable, uint64_t off,
 	k->n++;
 	if (repairable)
 		k->nrep++;
+	if (kind == PMEMSTORE_FINDING_MEDIA)
+		k->nmedia++;
 	if (k->n == 1)
 		memcpy(k->first, msg, sizeof(msg));
 	if (!repairable && k->first_bad[0] == 0)
@@ -301,6 +309,7 @@ page_head(struct ck *k, uint64_t p, size_t len)
 
 		if (n <= 0) {
 			k->ioerr = n < 0 ? errno : EIO;
+			k->ioerr_off = page_off(k, p) + done;
 			return NULL;
 		}
 		done += (size_t)n;
@@ -794,6 +803,14 @@ pass1(struct ck *k)
 		case PMS_DESC_TAIL:
 			break; /* settled from the records, then pass 3 */
 		case PMS_DESC_BAD:
+			if (d.w0 != PMS_DESC_BAD || d.w1 != 0)
+				finding(k, PMEMSTORE_FINDING_DESCRIPTOR, 0,
+					desc_off(p),
+					"page %llu: malformed BAD descriptor "
+					"(w0 0x%llx, w1 0x%llx)",
+					(unsigned long long)p,
+					(unsigned long long)d.w0,
+					(unsigned long long)d.w1);
 			bit_set(k->used, p); /* never part of an object */
 			break;
 		case PMS_DESC_INDEX:
@@ -2151,6 +2168,7 @@ ck_fini(struct ck *k)
 	free(k->rb_seg);
 	free(k->rb_ord);
 	free(k->rb_buf);
+	pms_device_fini(&k->dev);
 	for (size_t i = 0; i < k->nsv; i++)
 		free(k->sv[i].msg);
 	free(k->sv);
@@ -2217,9 +2235,111 @@ passes(struct ck *k)
 	return 0;
 }
 
+static void media(struct ck *k);
+
+/*
+ * guarded_passes -- check_super and the passes under the SIGBUS guard: a
+ * media error reading the mapping is a MEDIA finding that ends the check.
+ * Nonzero: nothing more to do.
+ */
+static int
+guarded_passes(struct ck *k)
+{
+	struct pms_guard g;
+
+	if (PMS_GUARD(&g, k->base, k->map_len)) {
+		uint64_t off = g.addr - (uintptr_t)k->base;
+
+		pms_guard_failed(&g, k->path, k->base, "checking the pool");
+		finding(k, PMEMSTORE_FINDING_MEDIA, 0, off,
+			"a media error (SIGBUS) at pool offset %llu; the "
+			"check stopped there",
+			(unsigned long long)off);
+		return 1;
+	}
+	if (check_super(k) || k->stop) {
+		pms_guard_pop(&g);
+		return 1;
+	}
+	(void)passes(k);
+	if (!k->stop && !k->nomem)
+		media(k);
+	pms_guard_pop(&g);
+	return 0;
+}
+
+/* bad_at -- the first bad byte in pool bytes [off, +len), or UINT64_MAX */
+static uint64_t
+bad_at(const struct ck *k, uint64_t off, uint64_t len)
+{
+	for (size_t i = 0; i < k->dev.nbad; i++) {
+		const struct pms_range *r = &k->dev.bad[i];
+
+		if (r->off >= off + len)
+			break;
+		if (r->off + r->len > off)
+			return r->off > off ? r->off : off;
+	}
+	return UINT64_MAX;
+}
+
+/*
+ * media -- the device's bad blocks against what the pool holds: an object
+ * (header, record or data) on one is lost (not repairable: its data is
+ * gone; freeing it is the remedy), and so is metadata on one.  A bad
+ * block over free pages is no finding: open withholds them.
+ */
+static void
+media(struct ck *k)
+{
+	uint64_t meta = PMS_DESC_OFF + k->hwm * sizeof(struct pms_desc), at;
+	char u[37];
+
+	if (k->dev.nbad == 0)
+		return;
+	at = bad_at(k, 0, meta);
+	if (at != UINT64_MAX)
+		finding(k, PMEMSTORE_FINDING_MEDIA, 0, at,
+			"a bad block at pool offset %llu lies in the "
+			"superblocks or descriptors",
+			(unsigned long long)at);
+	for (size_t i = 0; i < k->no && !k->stop; i++) {
+		const struct obj *o = &k->o[i];
+		uint64_t p = PMS_LOC_PAGE(o->loc), data, hlen = PMS_HDR_SIZE;
+
+		if (o->fate == F_DROP)
+			continue;
+		if (o->npages) {
+			data = page_off(k, o->run);
+			hlen = PMS_RECORD_SIZE;
+		} else {
+			unsigned cls = PMS_DESC_SLAB_CLASS(desc_at(k, p).w0);
+
+			if (cls >= PMS_NCLASSES)
+				continue;
+			data = page_off(k, p) + ck_classes[cls].data_off +
+			       (uint64_t)PMS_LOC_SLOT(o->loc) *
+				       ck_classes[cls].size;
+		}
+		at = bad_at(k, data, o->size);
+		if (at == UINT64_MAX)
+			at = bad_at(k, o->off, hlen);
+		if (at == UINT64_MAX)
+			continue;
+		uuid_unparse(o->uuid, u);
+		finding(k, PMEMSTORE_FINDING_MEDIA, 0, at,
+			"object %s lies on a bad block at pool offset %llu: "
+			"its data is lost (persist_get fails with EIO; free "
+			"it)",
+			u, (unsigned long long)at);
+	}
+}
+
 /*
  * check_fd -- the full check of the locked file fd.  Returns 0 when the
  * check ran (findings or not), -1 with errno on an environmental failure.
+ * A media error while the check reads the mapping (SIGBUS) or the file
+ * (EIO) ends it with a MEDIA finding.
  */
 static int
 check_fd(struct ck *k, int fd)
@@ -2254,18 +2374,51 @@ check_fd(struct ck *k, int fd)
 			       strerror(errno));
 	k->base = m;
 	k->map_len = (size_t)k->fsize;
-	if (check_super(k) || k->stop)
+	if (pms_media_seam(k->path, m, k->map_len) ||
+	    pms_device_ranges(k->path, fd, &st, k->fsize, &k->dev))
+		return -1;
+	if (guarded_passes(k))
 		return 0;
-	(void)passes(k);
 	if (!k->nomem && !k->ioerr && !k->stop && k->buffer && k->n &&
 	    k->n == k->nrep && repair_index(k, fd))
 		return -1;
 	if (k->nomem)
 		return pms_err(ENOMEM, "pool %s: out of memory", k->path);
+	if (k->ioerr == EIO) {
+		finding(k, PMEMSTORE_FINDING_MEDIA, 0, k->ioerr_off,
+			"the device cannot read pool offset %llu (a media "
+			"error); the check stopped there",
+			(unsigned long long)k->ioerr_off);
+		k->ioerr = 0;
+		return 0;
+	}
 	if (k->ioerr)
 		return pms_err(k->ioerr, "pool %s: cannot read: %s", k->path,
 			       strerror(k->ioerr));
 	return 0;
+}
+
+/*
+ * pms_check_held -- the full check (no repair) of a pool whose file this
+ * process holds locked (an open that found an unsafe shutdown): counts,
+ * the MEDIA findings among them, and the first not repairable.  0 or -1.
+ */
+int
+pms_check_held(const char *path, int fd, uint64_t *n, uint64_t *nrep,
+	       uint64_t *nmedia, char *first, size_t len)
+{
+	struct ck k;
+	int ret;
+
+	memset(&k, 0, sizeof(k));
+	k.path = path;
+	ret = check_fd(&k, fd);
+	*n = k.n;
+	*nrep = k.nrep;
+	*nmedia = k.nmedia;
+	snprintf(first, len, "%s", k.first_bad);
+	ck_fini(&k);
+	return ret;
 }
 
 /*
@@ -2300,7 +2453,12 @@ check_path(struct ck *k, int exclusive)
 		return pms_err(err, "pool %s: cannot lock: %s", k->path,
 			       strerror(err));
 	}
+	if (pms_media_acquire()) {
+		close(fd);
+		return -1;
+	}
 	ret = check_fd(k, fd);
+	pms_media_release();
 	if (k->base) {
 		munmap((void *)k->base, k->map_len);
 		k->base = NULL;

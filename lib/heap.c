@@ -34,6 +34,7 @@
 
 #include "pool.h"
 #include "heap.h"
+#include "device.h"
 #include "vheap.h"
 #include "slab.h"
 #include "errors.h"
@@ -406,7 +407,11 @@ void
 pms_heap_run_put(struct pmemstore *ps, struct pms_heap *h, uint64_t page,
 		 uint64_t npages)
 {
-	if (h == NULL || npages > PMS_RUN_CACHE_MAX) {
+	/* a run on a bad block is cleared or withheld, never cached */
+	if (h == NULL || npages > PMS_RUN_CACHE_MAX ||
+	    (pms_device_any(&ps->dev) &&
+	     pms_device_overlap(ps, ps->sb.data_off + (page << PMS_PAGE_SHIFT),
+				npages << PMS_PAGE_SHIFT) != UINT64_MAX)) {
 		pms_pages_free(ps, page, npages);
 		return;
 	}
@@ -498,12 +503,39 @@ slab_new(struct pms_heap *h, uint64_t page, unsigned cls, uint64_t avail,
 	s->group = g;
 	s->avail = avail;
 	s->navail = (unsigned)__builtin_popcountll(avail);
+	if (pms_device_any(&h->ps->dev) && pms_device_slab_bad(h->ps, page)) {
+		/* its free slots are dead: none is reserved again */
+		s->bad = 1;
+		s->dead = avail;
+		s->avail = 0;
+		s->navail = 0;
+	}
 	/* its zone exists: made by the caller (slab_make, adopt) */
 	__atomic_store_n(map_slot(h->ps, page), s, __ATOMIC_RELEASE);
 	slab_all_add(h, s);
 	if (s->navail)
 		slab_list_add(h, s);
 	return s;
+}
+
+/*
+ * bad_page_out -- an empty slab page on a bad block leaves its group (no
+ * slab may take it again) for the page allocator, which clears or
+ * withholds it (pms_device_free).  Heap locked.
+ */
+static void
+bad_page_out(struct pmemstore *ps, struct pms_heap *h, struct pms_group *g,
+	     uint64_t page)
+{
+	if (g) {
+		g->mine &= ~(1U << (page - g->first));
+		if (g->mine == 0) {
+			if (g->listed)
+				group_unlink(h, g);
+			group_free(h, g);
+		}
+	}
+	pms_pages_free(ps, page, 1);
 }
 
 /*
@@ -518,7 +550,10 @@ slab_drop(struct pmemstore *ps, struct pms_heap *h, struct pms_slab *s)
 	slab_all_del(h, s);
 	/* not NULL: "made since open", so never taken in again as found */
 	__atomic_store_n(map_slot(ps, s->page), PMS_MAP_GONE, __ATOMIC_RELEASE);
-	group_page_free(ps, h, s->group, s->page);
+	if (s->bad)
+		bad_page_out(ps, h, s->group, s->page);
+	else
+		group_page_free(ps, h, s->group, s->page);
 	free(s);
 	if (h->all == NULL && h->nruns)
 		runs_flush(ps, h); /* nothing left here: as if fresh */
@@ -529,6 +564,13 @@ static void
 slab_add_slots(struct pmemstore *ps, struct pms_heap *h, struct pms_slab *s,
 	       uint64_t bits)
 {
+	if (s->bad) {
+		/* a bad slab page hands out nothing; it goes when empty */
+		s->dead |= bits;
+		if (s->dead == pms_slab_full_mask(s->cls))
+			slab_drop(ps, h, s);
+		return;
+	}
 	s->avail |= bits;
 	s->navail += (unsigned)__builtin_popcountll(bits);
 	if (s->navail == pms_classes[s->cls].nslots)
@@ -898,9 +940,11 @@ adopt(struct pmemstore *ps, struct pms_heap *h, int locked, uint64_t p,
 	 * After a crash a slab page may have been emptied, given to the
 	 * volatile heap and punched, its descriptor's change lost: blocks
 	 * under it before the check reads it (a load from a tmpfs hole
-	 * allocates) or a slot is written (ENOSPC, never SIGBUS)
+	 * allocates) or a slot is written (ENOSPC, never SIGBUS).  A page
+	 * on a bad block is not read: it hands out no slot anyway.
 	 */
 	if (ps->dirty && !ps->rdonly &&
+	    !(pms_device_any(&ps->dev) && pms_device_slab_bad(ps, p)) &&
 	    (pms_pool_reserve_exact(ps, p, 1) ||
 	     pms_obj_validate(ps, p, cls, &live, runs, &nruns))) {
 		__atomic_store_n(m, prev, __ATOMIC_RELEASE);

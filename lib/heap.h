@@ -43,6 +43,8 @@ struct pms_slab {
 	unsigned cls;
 	unsigned navail;
 	int listed;
+	int bad;       /* on a bad block: no slot is handed out again */
+	uint64_t dead; /* bad: the slots freed (the page goes when all are) */
 	struct pms_slab *prev, *next;	/* on the owner's partial list */
 	struct pms_slab *aprev, *anext; /* on the owner's list of all slabs */
 	/* written by other threads: */

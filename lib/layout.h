@@ -31,8 +31,14 @@
  * and above the high-water mark, and an open takes them as free without
  * rewriting them.  A version-2 pool is a version-3 pool without them: a
  * read-write open upgrades it (the version word in both copies, A first).
+ *
+ * Version 4 (libpmemstore 1.4): BAD descriptors are written (exactly
+ * w0 == PMS_DESC_BAD, w1 == 0) for free pages on the device's bad blocks,
+ * and both superblock pages hold the unsafe-shutdown record.  Older pools
+ * are upgraded the same way (they have neither: zeros there verify as no
+ * record).
  */
-#define PMS_FORMAT_VERSION 3
+#define PMS_FORMAT_VERSION 4
 #define PMS_FORMAT_READS 2  /* the oldest version this library reads */
 #define PMS_MAGIC "PMSTORE" /* 7 characters and a NUL: 8 bytes */
 
@@ -109,6 +115,28 @@ struct pms_split_log {
 #define PMS_SPLIT_SEED 0x73706c69746c6f67ULL /* "splitlog" */
 
 /*
+ * struct pms_shutdown -- the unsafe-shutdown record (format 4), in both
+ * superblock pages: the device's unsafe-shutdown count (summed over the
+ * DIMMs of the interleave set) when the pool was last opened for writing.
+ * Written at every read-write open, in the same fence as the clean-close
+ * record's invalidation, so a pool that is not clean always has the count
+ * of the open that made it so.  Valid iff check == XXH64 (seed
+ * PMS_USC_SEED) of the 24 bytes before it; flags bit 0 (PMS_USC_KNOWN):
+ * the device had a count (else usc is 0).  An open of a pool that is not
+ * clean, on a device whose count differs from a valid record's, knows an
+ * unsafe shutdown hit the pool while it was open (docs/format.md).
+ */
+struct pms_shutdown {
+	uint64_t usc;
+	uint64_t flags;
+	uint64_t rsvd; /* 0 */
+	uint64_t check;
+};
+
+#define PMS_USC_SEED 0x756e736166657368ULL /* "unsafesh" */
+#define PMS_USC_KNOWN 1ULL
+
+/*
  * struct pms_super_page -- one 4 KiB superblock page.  Outside the
  * checksum, each in its own cache line:
  *   hwm   the high-water mark: no descriptor at index >= hwm has been
@@ -123,6 +151,8 @@ struct pms_split_log {
  *   clean the clean-close record (both copies; clean iff both verify and
  *         agree).
  *   split the split log (copy A only; ignored in copy B).
+ *   usc   the unsafe-shutdown record (both copies, format 4; a copy that
+ *         verifies is taken, A first).
  */
 struct pms_super_page {
 	struct pms_super sb;
@@ -134,7 +164,9 @@ struct pms_super_page {
 	struct pms_clean clean;
 	uint8_t pad3[32];
 	struct pms_split_log split;
-	uint8_t pad4[4096 - 2048 - 4 * 64 + 32];
+	uint8_t pad4[32];
+	struct pms_shutdown usc;
+	uint8_t pad5[4096 - 2048 - 5 * 64 + 32];
 };
 
 /*
@@ -155,7 +187,12 @@ struct pms_super_page {
  *            mapping, so no generation is needed to tell runs apart); it
  *            may stand at or above the mark, and a run's TAIL may be one.
  *            Written and rewritten (to FREE) unflushed (vheap.c).
- *   BAD      reserved for the device layer (never allocated).
+ *   BAD      w0 == PMS_DESC_BAD, w1 == 0 (format 4): a free page on a bad
+ *            block of the device, never handed out.  Written (flushed,
+ *            fenced) when the device's list names a free page at open or
+ *            a freed page whose poison could not be cleared; a pool is
+ *            never the worse for one (a crash before it lands leaves a
+ *            free page that the next open finds bad again).
  *   INDEX    a page of the UUID index: w0 = type | kind << 4 | (distance
  *            to the structure's first page) << 8.  kind SEG: one of the
  *            PMS_SEG_PAGES pages of a segment; the first page's w1 =
@@ -384,6 +421,8 @@ _Static_assert(sizeof(struct pms_split_log) == 32, "split log");
 _Static_assert(offsetof(struct pms_super_page, dir) == 2112, "dir");
 _Static_assert(offsetof(struct pms_super_page, clean) == 2176, "clean");
 _Static_assert(offsetof(struct pms_super_page, split) == 2240, "split");
+_Static_assert(sizeof(struct pms_shutdown) == 32, "shutdown record");
+_Static_assert(offsetof(struct pms_super_page, usc) == 2304, "usc");
 
 /* initial high-water mark of a new pool, in pages (64 MiB of data) */
 #define PMS_HWM_INITIAL 16384ULL

@@ -37,6 +37,8 @@
 #include "checksum.h"
 #include "errors.h"
 #include "plant.h"
+#include "media.h"
+#include "device.h"
 #include "index.h"
 #include "object.h"
 
@@ -298,9 +300,16 @@ find(struct pmemstore *ps, const uint8_t *uuid, uint64_t h, struct view *v,
 	struct pms_stripe *sp = pms_index_stripe(&ps->index, h);
 	struct want w = {.uuid = uuid};
 	struct pms_claim *c;
+	struct pms_guard g;
 	uint64_t loc;
-	int r = pms_index_find(ps, h, match_uuid, &w, &loc);
+	int r;
 
+	/* the lookup reads the index and headers: a media error is EIO */
+	if (PMS_GUARD(&g, ps->base, ps->map_len))
+		return pms_guard_failed(&g, ps->path, ps->base,
+					"looking up an object");
+	r = pms_index_find(ps, h, match_uuid, &w, &loc);
+	pms_guard_pop(&g);
 	if (r < 0)
 		return -1;
 	if (__atomic_load_n(&sp->nclaims, __ATOMIC_ACQUIRE) == 0) {
@@ -702,6 +711,37 @@ persist_alloc_init(struct pmemstore *ps, const uuid_t id, size_t size,
 	return alloc(ps, id, size, 0, init, arg);
 }
 
+/*
+ * bad_object -- does the object (its header or record, or its data) lie
+ * on a bad block?  Then EIO: its bytes cannot be trusted (or read).
+ */
+static int
+bad_object(struct pmemstore *ps, const struct view *v)
+{
+	const uint8_t *d = view_addr(ps, v), *h;
+	uint64_t at, hlen;
+	char u[37];
+
+	if (v->npages) {
+		h = (const uint8_t *)rec_of(ps, PMS_LOC_PAGE(v->loc), v->slot);
+		hlen = PMS_RECORD_SIZE;
+	} else {
+		h = (const uint8_t *)hdr_of(ps, v->page, v->slot);
+		hlen = PMS_HDR_SIZE;
+	}
+	at = pms_device_overlap(ps, (uint64_t)(d - ps->base), v->size);
+	if (at == UINT64_MAX)
+		at = pms_device_overlap(ps, (uint64_t)(h - ps->base), hlen);
+	if (at == UINT64_MAX)
+		return 0;
+	uuid_unparse(v->uuid, u);
+	return pms_err(EIO,
+		       "pool %s: object %s lies on a bad block of the device "
+		       "(pool offset %llu): its data is lost; free it, or "
+		       "restore it from elsewhere",
+		       ps->path, u, (unsigned long long)at);
+}
+
 /* persist_get -- public: the address and size of a named object */
 void *
 persist_get(struct pmemstore *ps, const uuid_t id, size_t *size)
@@ -713,6 +753,8 @@ persist_get(struct pmemstore *ps, const uuid_t id, size_t *size)
 		return NULL;
 	r = find(ps, id, pms_hash_uuid(ps->seed, id), &v, 0);
 	if (r > 0) {
+		if (pms_device_any(&ps->dev) && bad_object(ps, &v))
+			return NULL;
 		if (size)
 			*size = v.size;
 		return view_addr(ps, &v);

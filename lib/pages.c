@@ -332,11 +332,35 @@ pms_pages_alloc(struct pmemstore *ps, uint64_t n, uint64_t align,
 	return 0;
 }
 
-/* pms_pages_free -- return a run of pages */
+/*
+ * pms_pages_free -- return a run of pages; one with bad pages goes through
+ * the device layer (cleared, or withheld)
+ */
 void
 pms_pages_free(struct pmemstore *ps, uint64_t start, uint64_t n)
 {
+	if (pms_device_any(&ps->dev) &&
+	    pms_device_overlap(ps, ps->sb.data_off + (start << PMS_PAGE_SHIFT),
+			       n << PMS_PAGE_SHIFT) != UINT64_MAX) {
+		(void)pms_device_free(ps, start, n);
+		return;
+	}
 	(void)pms_pages_add(&ps->pages, start, n);
+}
+
+/*
+ * pms_pages_take_locked -- take pages [start, +n) out of the free extents
+ * if all of them are free: 0, else -1 (nothing taken).  Page lock held.
+ */
+int
+pms_pages_take_locked(struct pms_pages *pg, uint64_t start, uint64_t n)
+{
+	struct pms_extent *e = overlap(pg->root, start, start + n);
+
+	if (e == NULL || e->start > start || e->start + e->len < start + n)
+		return -1;
+	carve_locked(pg, e, start, n);
+	return 0;
 }
 
 /* pms_pages_nfree -- free pages now */

@@ -30,6 +30,7 @@ int pms_pages_alloc(struct pmemstore *ps, uint64_t n, uint64_t align,
 		    uint64_t *start);
 void pms_pages_free(struct pmemstore *ps, uint64_t start, uint64_t n);
 uint64_t pms_pages_nfree(struct pms_pages *pg);
+int pms_pages_take_locked(struct pms_pages *pg, uint64_t start, uint64_t n);
 
 /* the volatile heap's side (vheap.c): see pages.c */
 int pms_pages_valloc(struct pmemstore *ps, uint64_t n, uint64_t align,

@@ -44,6 +44,8 @@
 #include "object.h"
 #include "index.h"
 #include "vheap.h"
+#include "media.h"
+#include "device.h"
 
 /*
  * pms_geometry -- pages and data offset of a pool of size bytes: two
@@ -340,6 +342,9 @@ pool_free(struct pmemstore *ps)
 	}
 	if (ps->fd >= 0)
 		close(ps->fd);
+	pms_device_fini(&ps->dev);
+	if (ps->media)
+		pms_media_release();
 	pms_counters_free(ps);
 	pthread_mutex_destroy(&ps->ctr_lock);
 	pthread_mutex_destroy(&ps->vh_lock);
@@ -702,6 +707,7 @@ clean_read(struct pmemstore *ps)
 
 	ps->dirty = !(a->check != 0 && a->check == clean_check(a) &&
 		      memcmp(a, b, sizeof(*a)) == 0);
+	ps->was_dirty = ps->dirty;
 	if (!ps->dirty) {
 		ps->objects = a->objects;
 		ps->bytes = a->bytes;
@@ -747,17 +753,19 @@ clean_write(struct pmemstore *ps, int clean)
 
 /*
  * pms_pool_begin -- the first writes of a read-write open, made once every
- * check of the open passed (recover.c): the clean-close record
- * invalidated (fence) before anything else changes, then the index's
- * repairs
+ * check of the open passed (recover.c): the unsafe-shutdown record and
+ * the clean-close record's invalidation (one fence) before anything else
+ * changes, then the index's repairs
  */
 int
 pms_pool_begin(struct pmemstore *ps)
 {
-	if (clean_write(ps, 0) || upgrade(ps))
+	if (pms_device_record(ps) || clean_write(ps, 0) || upgrade(ps))
 		return -1;
 	return pms_index_repair(ps);
 }
+
+static int format(struct pmemstore *ps, uint64_t size);
 
 /* attach -- validate, recover and index a mapped pool */
 static int
@@ -795,13 +803,58 @@ attach(struct pmemstore *ps, uint64_t fsize)
 	if (err)
 		return reserve_fail(ps, err, meta, "metadata");
 	clean_read(ps);
+	/* an unsafe shutdown while the pool was open: checked first */
+	if (pms_device_unsafe(ps))
+		return -1;
 	if (pms_index_open(ps) || pms_recover(ps))
 		return -1;
 	if (bad >= 0 && !ps->rdonly && restore_super(ps, bad))
 		return -1;
 	if (!ps->rdonly && fix_marks(ps, h0, h1))
 		return -1;
-	return 0;
+	/* the device's bad blocks: free pages on them are withheld */
+	return pms_device_apply(ps);
+}
+
+/*
+ * guarded -- attach (what: "opening") or format ("creating") with media
+ * errors as EIO: a SIGBUS while the library reads or writes the mapping
+ * comes back here.  The handle is then only fit for pool_free (its
+ * locks and partial state are abandoned with it).
+ */
+static int
+guarded(struct pmemstore *ps, uint64_t fsize, int fmt)
+{
+	struct pms_guard g;
+	int r;
+
+	if (PMS_GUARD(&g, ps->base, ps->map_len))
+		return pms_guard_failed(&g, ps->path, ps->base,
+					fmt ? "creating the pool"
+					    : "opening the pool");
+	r = fmt ? format(ps, fsize) : attach(ps, fsize);
+	pms_guard_pop(&g);
+	return r;
+}
+
+/*
+ * device -- after the mapping: the SIGBUS handler, the test seam's
+ * faulting pages, and what the device is (names, bad blocks, count)
+ */
+static int
+device(struct pmemstore *ps)
+{
+	struct stat st;
+
+	if (pms_media_acquire())
+		return -1;
+	ps->media = 1;
+	if (fstat(ps->fd, &st))
+		return pms_err(errno, "pool %s: cannot stat: %s", ps->path,
+			       strerror(errno));
+	if (pms_media_seam(ps->path, ps->base, ps->map_len))
+		return -1;
+	return pms_device_probe(ps, &st);
 }
 
 /* pmemstore_open -- public: open an existing pool */
@@ -850,9 +903,9 @@ pmemstore_open(const char *path, unsigned flags)
 			path, (unsigned long long)fsize);
 		goto fail;
 	}
-	if (map_pool(ps, fsize))
+	if (map_pool(ps, fsize) || device(ps))
 		goto fail;
-	if (attach(ps, fsize))
+	if (guarded(ps, fsize, 0))
 		goto fail;
 	pms_heap_registry_add(ps);
 	return ps;
@@ -1020,12 +1073,12 @@ pmemstore_create(const char *path, size_t size, mode_t mode)
 		}
 		fsize = ps->map_len;
 	}
-	if (format(ps, fsize))
+	if (device(ps) || guarded(ps, fsize, 1))
 		goto fail;
 	if (created)
 		sync_dir(path);
 	/* the volatile state of an empty pool, built the way open does */
-	if (attach(ps, fsize))
+	if (guarded(ps, fsize, 0))
 		goto fail;
 	pms_heap_registry_add(ps);
 	return ps;
@@ -1105,9 +1158,14 @@ pmemstore_stats(struct pmemstore *ps, struct pmemstore_stats *st)
 	pms_vheap_stats(ps, &st->pages_volatile, &st->volatile_bytes);
 	st->discards = __atomic_load_n(&ps->pages.discards, __ATOMIC_RELAXED);
 	st->pages_free = pms_pages_nfree(&ps->pages) + gfree;
+	st->pages_bad = __atomic_load_n(&ps->dev.pages_bad, __ATOMIC_RELAXED);
+	if (st->pages_bad > st->pages_total - st->pages_free)
+		st->pages_bad = st->pages_total - st->pages_free;
 	/* the sums are not one snapshot: never let them wrap */
-	if (st->pages_volatile > st->pages_total - st->pages_free)
-		st->pages_volatile = st->pages_total - st->pages_free;
+	if (st->pages_volatile >
+	    st->pages_total - st->pages_free - st->pages_bad)
+		st->pages_volatile =
+			st->pages_total - st->pages_free - st->pages_bad;
 	st->pages_used = st->pages_total - st->pages_free - st->pages_volatile -
 			 st->pages_bad;
 	if (ps->dirty) {
@@ -1126,6 +1184,50 @@ pmemstore_stats(struct pmemstore *ps, struct pmemstore_stats *st)
 	st->flushed_lines = sum.lines;
 	st->fences = sum.fences;
 	st->msyncs = sum.msyncs;
+	return 0;
+}
+
+/* pmemstore_info -- public: what the pool is on, and what open found */
+int
+pmemstore_info(struct pmemstore *ps, struct pmemstore_info *info)
+{
+	struct pmemstore_stats st;
+	const struct pms_device *dev;
+
+	if (ps == NULL || info == NULL)
+		return pms_err(EINVAL, "pool handle or info buffer is NULL");
+	if (pmemstore_stats(ps, &st))
+		return -1;
+	dev = &ps->dev;
+	memset(info, 0, sizeof(*info));
+	info->backing = dev->backing;
+	info->flags = dev->flags & (PMS_DEV_NDCTL | PMS_DEV_MAP_SYNC |
+				    PMS_DEV_BADBLOCKS | PMS_DEV_USC);
+	if (dev->unsafe)
+		info->flags |= PMEMSTORE_INFO_UNSAFE;
+	if (dev->checked)
+		info->flags |= PMEMSTORE_INFO_CHECKED;
+	if (ps->was_dirty)
+		info->flags |= PMEMSTORE_INFO_DIRTY;
+	if (ps->rdonly)
+		info->flags |= PMEMSTORE_INFO_RDONLY;
+	info->pool_size = ps->sb.pool_size;
+	info->align = dev->align;
+	memcpy(info->device, dev->device, sizeof(info->device));
+	memcpy(info->region, dev->region, sizeof(info->region));
+	memcpy(info->ns, dev->ns, sizeof(info->ns));
+	info->bad_ranges = dev->nbad;
+	info->bad_bytes = dev->bad_bytes;
+	info->pages_bad = st.pages_bad;
+	info->pages_bad_used =
+		__atomic_load_n(&dev->pages_bad_used, __ATOMIC_RELAXED);
+	info->usc = dev->usc;
+	info->usc_recorded = dev->usc_recorded;
+	info->check_findings = dev->findings;
+	info->check_repairable = dev->repairable;
+	info->pages_total = st.pages_total;
+	info->objects = st.objects;
+	info->bytes = st.bytes;
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "slab.h"
 #include "heap.h"
 #include "index.h"
+#include "device.h"
 
 /*
  * persistence counters, read by pmemstore_stats(): one block per thread
@@ -69,8 +70,12 @@ struct pmemstore {
 	 * is checked (pms_obj_validate), counts are walked (pmemstore_stats)
 	 */
 	int dirty;
+	int was_dirty;	  /* the open found the pool not closed cleanly */
 	uint64_t objects; /* from the clean close; the heaps count changes */
 	uint64_t bytes;
+
+	struct pms_device dev; /* what the pool is on (device.c) */
+	int media;	       /* holds the SIGBUS handler (media.c) */
 
 	pthread_mutex_t vh_lock; /* makes the volatile heap (vheap.c) */
 	struct pms_vheap *vheap; /* NULL until the first pmemstore_malloc */

@@ -25,7 +25,7 @@
  *              that is not the current one (superseded by a doubling, or
  *              an orphan of one a crash cut short) is zeroed and free;
  *   VOLATILE   the volatile heap's, of an earlier run: free (not written);
- *   BAD        never allocated.
+ *   BAD        never allocated (withheld: a bad block of the device).
  * Anything else (an unknown type, a malformed word, a run out of bounds or
  * over another) fails the open with EIO before anything is written.  The
  * repairs are 8-byte stores, applied after the pass, flushed, one fence;
@@ -111,6 +111,7 @@ free_run(struct pmemstore *ps, uint64_t lo, uint64_t hi)
  */
 struct tally {
 	uint64_t small, records, heads, odd;
+	uint64_t bad; /* BAD pages: withheld */
 };
 
 /*
@@ -307,6 +308,12 @@ scan(struct pmemstore *ps, struct fixes *f, struct tally *ty)
 			used = 0;
 			break;
 		case PMS_DESC_BAD:
+			/* format 4: written whole, exactly the type */
+			if (w0 != PMS_DESC_BAD || w1 != 0) {
+				malformed(ps, p, "is malformed");
+				goto out;
+			}
+			ty->bad++;
 			break;
 		default:
 			pms_err(EIO,
@@ -354,6 +361,7 @@ pms_recover(struct pmemstore *ps)
 			   t.small + t.records != ps->objects)) {
 		ps->dirty = 1;
 		f.n = 0;
+		memset(&t, 0, sizeof(t));
 		pms_heap_cands_reset(ps);
 		pms_pages_fini(&ps->pages);
 		pms_pages_init(&ps->pages);
@@ -361,6 +369,7 @@ pms_recover(struct pmemstore *ps)
 		if (scan(ps, &f, &t))
 			goto out;
 	}
+	ps->dev.pages_bad = t.bad;
 	/* every check passed: the first writes of a read-write open */
 	if (!ps->rdonly && pms_pool_begin(ps))
 		goto out;
