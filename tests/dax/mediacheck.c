@@ -57,6 +57,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/fiemap.h>
@@ -110,6 +111,20 @@ note(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+}
+
+/* phase -- a heading with the seconds since the program started */
+static void
+phase(const char *what)
+{
+	static struct timespec t0;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (t0.tv_sec == 0 && t0.tv_nsec == 0)
+		t0 = t;
+	printf("-- %s (%.1f s)\n", what,
+	       (double)(t.tv_sec - t0.tv_sec) +
+		       (double)(t.tv_nsec - t0.tv_nsec) / 1e9);
 }
 
 /* lasterr -- errno and the library's message, for a failed call */
@@ -687,6 +702,7 @@ fsdax(const char *path)
 	note("block device under the file system: %s", disk);
 
 	/* the pools; both before any bad block is planted */
+	phase("fsdax: create two pools");
 	errno = 0;
 	struct pmemstore *ps = pmemstore_create(path, POOL_A_SIZE, 0600);
 	if (!check(ps != NULL, "fsdax: pmemstore_create(%s) works%s%s", path,
@@ -740,6 +756,7 @@ fsdax(const char *path)
 	close_pool(ps2, "fsdax pool B");
 
 	/* plant: under the live object, its free neighbour, B's descriptors */
+	phase("fsdax: plant bad blocks");
 	struct bad bad[MAXBAD];
 	unsigned nbad = 0;
 	int planted = plant(path, disk, objs[used_bad].off + 256 * KIB,
@@ -757,6 +774,7 @@ fsdax(const char *path)
 	unsigned exp = expected_bad(path, bad, nbad);
 
 	/* pool A with its bad blocks */
+	phase("fsdax: open the pool with bad blocks");
 	ps = open_pool(path, 0, "fsdax bad blocks");
 	if (ps == NULL)
 		return;
@@ -786,6 +804,7 @@ fsdax(const char *path)
 	check(wrong == 0,
 	      "fsdax: the other %u live objects read back (%u wrong)",
 	      NOBJS - 2, wrong);
+	phase("fsdax: allocate until the pool is full");
 	sweep(ps, path, bad, nbad, 1, "fsdax");
 	close_pool(ps, "fsdax bad blocks");
 
@@ -797,6 +816,7 @@ fsdax(const char *path)
 	      fd.media, fd.all);
 
 	/* free the bad object: the library punches the bad page out */
+	phase("fsdax: free the bad object");
 	ps = open_pool(path, 0, "fsdax free the bad object");
 	if (ps == NULL)
 		return;
@@ -836,6 +856,7 @@ fsdax(const char *path)
 	      fd.media, fd.all);
 
 	/* pool B: a bad block under its descriptors */
+	phase("fsdax: open a pool with a bad descriptor page");
 	errno = 0;
 	ps2 = pmemstore_open(path2, 0);
 	err = errno;
@@ -866,6 +887,7 @@ fsdax(const char *path)
 		unlink(path2);
 		return;
 	}
+	phase("fsdax: clear the bad blocks");
 	r = clear_namespace(disk, ns, mnt);
 	check(r == 0 && count_badblocks(disk) == 0,
 	      "fsdax: namespace %s re-enabled: /sys/block/%s/badblocks is "
@@ -895,6 +917,7 @@ fsdax(const char *path)
 	}
 	unlink(path);
 	unlink(path2);
+	phase("fsdax: done");
 }
 
 /* dax_align -- the alignment of the device-dax node (sysfs), or 0 */
@@ -931,6 +954,7 @@ devdax(const char *path)
 	note("%s: sysfs align %" PRIu64 ", region '%s'", path, align, region);
 	check(align >= 4096,
 	      "devdax: the device's align is known (%" PRIu64 ")", align);
+	phase("devdax: create");
 	errno = 0;
 	struct pmemstore *ps = pmemstore_create(path, 0, 0);
 	if (!check(ps != NULL, "devdax: pmemstore_create(%s) works%s%s", path,
@@ -1018,6 +1042,7 @@ devdax(const char *path)
 		 bad[0].off, bad[1].off);
 	note("PMEMSTORE_TEST_BADBLOCKS=%s", seam);
 	setenv("PMEMSTORE_TEST_BADBLOCKS", seam, 1);
+	phase("devdax: bad blocks by the seam");
 	ps = open_pool(path, 0, "devdax seam bad blocks");
 	if (ps != NULL) {
 		in = get_info(ps, "devdax seam bad blocks");
@@ -1058,6 +1083,7 @@ devdax(const char *path)
 	unsetenv("PMEMSTORE_TEST_BADBLOCKS");
 
 	/* a SIGBUS under the descriptors at open (seam) becomes EIO */
+	phase("devdax: a SIGBUS at open by the seam");
 	setenv("PMEMSTORE_TEST_SIGBUS", "8192", 1);
 	errno = 0;
 	ps = pmemstore_open(path, 0);
@@ -1089,6 +1115,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	printf("mediacheck %s %s\n", argv[1], argv[2]);
+	phase("start");
 	if (strcmp(argv[1], "fsdax") == 0)
 		fsdax(argv[2]);
 	else
