@@ -733,6 +733,13 @@ fsdax(const char *path)
 	no_usc(&in, "fsdax");
 	check(in.bad_ranges == 0 && in.pages_bad == 0,
 	      "fsdax: a new pool has no bad range and no bad page");
+	if (!(in.flags & PMEMSTORE_INFO_BADBLOCKS)) {
+		/* a library built without libndctl may not read the list */
+		note("the library read no bad-block list: no bad-block checks");
+		close_pool(ps, "fsdax create");
+		unlink(path);
+		return;
+	}
 
 	struct obj objs[NOBJS];
 	memset(objs, 0, sizeof(objs));
