@@ -102,6 +102,32 @@ show(const char *verb, const uuid_t id, const struct greeting *g, size_t size)
 /*
  * main -- open the pool, find or create the greeting, count this run
  */
+/* print_device -- what the pool is on, as pmemstore_info says */
+static void
+print_device(struct pmemstore *ps)
+{
+	static const char *const backing[] = {
+		"?", "device-dax", "file on a DAX file system (MAP_SYNC)",
+		"plain file (msync)", "plain file, pmem forced (tests)"};
+	struct pmemstore_info info;
+
+	if (pmemstore_info(ps, &info)) {
+		fprintf(stderr, "demo: %s\n", pmemstore_errormsg());
+		return;
+	}
+	printf("backing: %s%s%s\n",
+	       backing[info.backing < 5 ? info.backing : 0],
+	       info.device[0] ? " on " : "", info.device);
+	if (info.flags & PMEMSTORE_INFO_BADBLOCKS)
+		printf("  bad blocks: %" PRIu64 " range(s), %" PRIu64
+		       " page(s) withheld\n",
+		       info.bad_ranges, info.pages_bad);
+	if (info.flags & PMEMSTORE_INFO_UNSAFE)
+		printf("  an unsafe shutdown hit the pool: checked, %" PRIu64
+		       " finding(s)\n",
+		       info.check_findings);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -122,6 +148,7 @@ main(int argc, char *argv[])
 	       pmemstore_is_pmem(ps)
 		       ? "pmem path (CPU cache flush + fence)"
 		       : "msync path (not persistent memory; msync instead)");
+	print_device(ps);
 
 	/* the same name gives the same UUID in every run and process */
 	pmemstore_uuid_from_name(DEMO_NAME, id);

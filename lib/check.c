@@ -128,7 +128,8 @@ struct ck {
 	int fd;		       /* the file, for pread; -1 on device-dax */
 	int ioerr;	       /* a pread failed (errno) */
 	uint64_t ioerr_off;    /* where (a media error: EIO) */
-	uint64_t nmedia;       /* MEDIA findings */
+	uint64_t nmedia;       /* MEDIA findings of objects on bad blocks */
+	int media_obj;	       /* finding() is reporting one of those */
 	struct pms_device dev; /* the device's bad ranges over the pool */
 	uint8_t pbuf[PMS_PAGE_SIZE] __attribute__((aligned(64)));
 	size_t map_len;
@@ -218,7 +219,7 @@ finding(struct ck *k, unsigned kind, int repairable, uint64_t off,
 	k->n++;
 	if (repairable)
 		k->nrep++;
-	if (kind == PMEMSTORE_FINDING_MEDIA)
+	if (kind == PMEMSTORE_FINDING_MEDIA && k->media_obj)
 		k->nmedia++;
 	if (k->n == 1)
 		memcpy(k->first, msg, sizeof(msg));
@@ -2327,11 +2328,13 @@ media(struct ck *k)
 		if (at == UINT64_MAX)
 			continue;
 		uuid_unparse(o->uuid, u);
+		k->media_obj = 1;
 		finding(k, PMEMSTORE_FINDING_MEDIA, 0, at,
 			"object %s lies on a bad block at pool offset %llu: "
 			"its data is lost (persist_get fails with EIO; free "
 			"it)",
 			u, (unsigned long long)at);
+		k->media_obj = 0;
 	}
 }
 

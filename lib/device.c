@@ -110,6 +110,27 @@ on_nvdimm(const char *sys, char *real, size_t len)
 	return strstr(buf, "/ndbus") != NULL;
 }
 
+/*
+ * region_of -- the name of the region in a sysfs device path
+ * (".../ndbus0/region1/dax1.0/...") into buf, or NULL
+ */
+static const char *
+region_of(const char *real, char *buf, size_t len)
+{
+	const char *r = strstr(real, "/region");
+	size_t n;
+
+	if (r == NULL)
+		return NULL;
+	r++;
+	n = strcspn(r, "/");
+	if (n >= len)
+		return NULL;
+	memcpy(buf, r, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 /* range_cmp -- order ranges by offset */
 static int
 range_cmp(const void *a, const void *b)
@@ -252,7 +273,7 @@ int
 pms_device_ranges(const char *path, int fd, const struct stat *st,
 		  uint64_t size, struct pms_device *dev)
 {
-	char sys[64], real[PATH_MAX];
+	char sys[64], real[PATH_MAX], rbuf[32];
 	struct pms_range *raw = NULL, *v = NULL;
 	size_t nraw = 0, n = 0, cap = 0;
 	uint64_t part = 0;
@@ -263,7 +284,8 @@ pms_device_ranges(const char *path, int fd, const struct stat *st,
 		snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u",
 			 major(st->st_rdev), minor(st->st_rdev));
 		if (on_nvdimm(sys, real, sizeof(real)) &&
-		    pms_device_os(NULL, st, dev, &raw, &nraw))
+		    pms_device_os(NULL, region_of(real, rbuf, sizeof(rbuf)), st,
+				  dev, &raw, &nraw))
 			goto nomem;
 		for (size_t i = 0; i < nraw; i++)
 			if (add_range(&v, &n, &cap, raw[i].off, raw[i].len))
@@ -273,6 +295,7 @@ pms_device_ranges(const char *path, int fd, const struct stat *st,
 			 major(st->st_dev), minor(st->st_dev));
 		if (on_nvdimm(sys, real, sizeof(real))) {
 			char file[PATH_MAX + 16], *disk = real;
+			const char *rg = region_of(real, rbuf, sizeof(rbuf));
 
 			/* a partition: its disk's list, its start off */
 			snprintf(file, sizeof(file), "%s/partition", real);
@@ -283,17 +306,24 @@ pms_device_ranges(const char *path, int fd, const struct stat *st,
 				disk = dirname(real);
 			}
 			disk = basename(disk);
-			if (pms_device_os(disk, st, dev, &raw, &nraw))
+			if (pms_device_os(disk, rg, st, dev, &raw, &nraw))
 				goto nomem;
+			/* to partition offsets; what lies before it goes */
+			size_t k = 0;
+
 			for (size_t i = 0; i < nraw; i++) {
-				if (raw[i].off + raw[i].len <= part)
+				uint64_t lo = raw[i].off;
+				uint64_t hi = lo + raw[i].len;
+
+				if (hi <= part || hi < lo)
 					continue;
-				if (raw[i].off < part) {
-					raw[i].len -= part - raw[i].off;
-					raw[i].off = part;
-				}
-				raw[i].off -= part;
+				if (lo < part)
+					lo = part;
+				raw[k].off = lo - part;
+				raw[k].len = hi - lo;
+				k++;
 			}
+			nraw = k;
 			if (nraw &&
 			    file_ranges(fd, size, raw, nraw, &v, &n, &cap)) {
 				if (errno == ENOMEM || errno == E2BIG)
@@ -311,13 +341,24 @@ pms_device_ranges(const char *path, int fd, const struct stat *st,
 	if (r)
 		dev->flags |= PMS_DEV_BADBLOCKS;
 	if ((u = getenv("PMEMSTORE_TEST_USC")) != NULL && *u) {
-		dev->usc = strtoull(u, NULL, 0);
+		char *end;
+
+		errno = 0;
+		dev->usc = strtoull(u, &end, 0);
+		if (errno || *end) {
+			pms_err(EINVAL,
+				"pool %s: PMEMSTORE_TEST_USC is not a number",
+				path);
+			goto fail;
+		}
 		dev->flags |= PMS_DEV_USC;
 	}
-	dev->clear_fail = getenv("PMEMSTORE_TEST_CLEAR_FAIL") != NULL;
+	u = getenv("PMEMSTORE_TEST_CLEAR_FAIL");
+	dev->clear_fail = u && *u && strcmp(u, "0") != 0;
 
 	/* sorted, merged, within the pool */
-	qsort(v, n, sizeof(*v), range_cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), range_cmp);
 	dev->nbad = 0;
 	dev->bad_bytes = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -382,6 +423,7 @@ pms_device_probe(struct pmemstore *ps, const struct stat *st)
 	struct pms_device *dev = &ps->dev;
 	uint64_t size = ps->map_len;
 
+	dev->flags |= pms_device_os_caps();
 	if (ps->is_devdax) {
 		dev->backing = PMEMSTORE_BACKING_DEVDAX;
 		dev->flags |= PMS_DEV_MAP_SYNC;
@@ -401,13 +443,12 @@ pms_device_probe(struct pmemstore *ps, const struct stat *st)
 						   : PMEMSTORE_BACKING_FILE;
 		}
 	}
-	if (dev->align == 0) {
-		uint64_t a = (uintptr_t)ps->base;
-
-		dev->align = a ? a & -a : PMS_PAGE_SIZE;
-		if (dev->align > PMS_HUGE_SIZE)
-			dev->align = PMS_HUGE_SIZE;
-	}
+	/* a file's mapping: 2 MiB aligned (libpmem's, for huge pages) or
+	 * merely page aligned */
+	if (dev->align == 0)
+		dev->align = (uintptr_t)ps->base % PMS_HUGE_SIZE
+				     ? PMS_PAGE_SIZE
+				     : PMS_HUGE_SIZE;
 	if (size == 0)
 		size = (uint64_t)st->st_size;
 	return pms_device_ranges(ps->path, ps->fd, st, size, dev);
@@ -684,8 +725,9 @@ usc_check(const struct pms_shutdown *u)
  * pms_device_unsafe -- at open, before anything is written: a pool not
  * closed cleanly, whose record has a count that the device's differs
  * from, was open at an unsafe shutdown: a full check runs now.  A finding
- * that recovery cannot repair (other than an object on a bad block) fails
- * the open (EUCLEAN).
+ * that recovery cannot repair (other than an object on a bad block, which
+ * stays and gives EIO) fails the open (EUCLEAN): so does a media error
+ * that stopped the check, or a bad block under the metadata.
  */
 int
 pms_device_unsafe(struct pmemstore *ps)
@@ -710,6 +752,7 @@ pms_device_unsafe(struct pmemstore *ps)
 	if (pms_check_held(ps->path, ps->fd, &dev->findings, &dev->repairable,
 			   &media, first, sizeof(first)))
 		return -1;
+	/* media: objects on bad blocks only (they stay, and give EIO) */
 	dev->checked = 1;
 	if (dev->findings - dev->repairable > media)
 		return pms_err(
@@ -751,7 +794,7 @@ pms_device_record(struct pmemstore *ps)
 		__atomic_store_n(&d->usc, u.usc, __ATOMIC_RELAXED);
 		__atomic_store_n(&d->flags, u.flags, __ATOMIC_RELAXED);
 		__atomic_store_n(&d->rsvd, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&d->check, u.check, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->check, u.check, __ATOMIC_RELEASE);
 		if (pms_flush(ps, d, sizeof(*d)))
 			return -1;
 	}

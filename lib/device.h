@@ -62,17 +62,21 @@ struct pmemstore;
  * the paired, optional part (device_ndctl.c or device_none.c):
  * pms_device_os -- names, unsafe-shutdown count and bad blocks of the
  * namespace under the pool: disk is the block device under a file's file
- * system (NULL for device-dax, whose st_rdev names it).  Bad blocks are
+ * system (NULL for device-dax, whose st_rdev names it); region, the
+ * region's name from sysfs (only it is searched).  Bad blocks are
  * returned as byte ranges of that block device or device-dax node.
  * 0 (what could not be learnt is left out) or -1 on out of memory.
  */
-int pms_device_os(const char *disk, const struct stat *st,
+int pms_device_os(const char *disk, const char *region, const struct stat *st,
 		  struct pms_device *dev, struct pms_range **bad, size_t *nbad);
 
 /* pms_device_os_clear -- clear the poison of device-dax bytes [off, +len)
  * (ndctl's clear-error); 0 or -1 */
 int pms_device_os_clear(const struct pms_device *dev, const struct stat *st,
 			uint64_t off, uint64_t len);
+
+/* pms_device_os_caps -- PMS_DEV_NDCTL when built with libndctl, else 0 */
+unsigned pms_device_os_caps(void);
 
 /* device.c */
 int pms_device_probe(struct pmemstore *ps, const struct stat *st);

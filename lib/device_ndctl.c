@@ -50,6 +50,20 @@ push(struct pms_range **v, size_t *n, size_t *cap, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/*
+ * context -- a libndctl context, quiet (a library does not write to the
+ * application's stderr) unless NDCTL_LOG asks for messages; 0 or -1
+ */
+static int
+context(struct ndctl_ctx **ctx)
+{
+	if (ndctl_new(ctx))
+		return -1;
+	if (getenv("NDCTL_LOG") == NULL)
+		ndctl_set_log_priority(*ctx, 2 /* LOG_CRIT */);
+	return 0;
+}
+
 /* region_usc -- the unsafe-shutdown count of a region's DIMMs */
 static void
 region_usc(struct ndctl_region *region, struct pms_device *dev)
@@ -83,7 +97,6 @@ names(struct ndctl_region *region, struct ndctl_namespace *ndns,
 	snprintf(dev->ns, sizeof(dev->ns), "%s",
 		 ndctl_namespace_get_devname(ndns));
 	snprintf(dev->device, sizeof(dev->device), "%s", devname);
-	dev->flags |= PMS_DEV_NDCTL;
 }
 
 /* dax_dev -- the daxctl device of a devdax namespace that st names */
@@ -107,12 +120,12 @@ dax_dev(struct ndctl_namespace *ndns, const struct stat *st)
 
 /* pms_device_os -- see device.h */
 int
-pms_device_os(const char *disk, const struct stat *st, struct pms_device *dev,
-	      struct pms_range **bad, size_t *nbad)
+pms_device_os(const char *disk, const char *region, const struct stat *st,
+	      struct pms_device *dev, struct pms_range **bad, size_t *nbad)
 {
 	struct ndctl_ctx *ctx;
 	struct ndctl_bus *bus;
-	struct ndctl_region *region;
+	struct ndctl_region *reg;
 	struct ndctl_namespace *ndns;
 	struct pms_range *v = NULL;
 	size_t n = 0, cap = 0;
@@ -120,14 +133,17 @@ pms_device_os(const char *disk, const struct stat *st, struct pms_device *dev,
 
 	*bad = NULL;
 	*nbad = 0;
-	dev->flags |= PMS_DEV_NDCTL;
-	if (ndctl_new(&ctx))
+	if (context(&ctx))
 		return 0; /* no libnvdimm: nothing to learn */
 	ndctl_bus_foreach(ctx, bus)
 	{
-		ndctl_region_foreach(bus, region)
+		ndctl_region_foreach(bus, reg)
 		{
-			ndctl_namespace_foreach(region, ndns)
+			/* the other regions' namespaces are never read */
+			if (region &&
+			    strcmp(ndctl_region_get_devname(reg), region) != 0)
+				continue;
+			ndctl_namespace_foreach(reg, ndns)
 			{
 				struct badblock *bb;
 
@@ -142,8 +158,8 @@ pms_device_os(const char *disk, const struct stat *st, struct pms_device *dev,
 
 					if (b == NULL || strcmp(b, disk) != 0)
 						continue;
-					names(region, ndns, disk, dev);
-					region_usc(region, dev);
+					names(reg, ndns, disk, dev);
+					region_usc(reg, dev);
 					dev->flags |= PMS_DEV_BADBLOCKS;
 					ndctl_namespace_badblock_foreach(ndns,
 									 bb)
@@ -163,18 +179,17 @@ pms_device_os(const char *disk, const struct stat *st, struct pms_device *dev,
 
 					if (dd == NULL)
 						continue;
-					names(region, ndns,
+					names(reg, ndns,
 					      daxctl_dev_get_devname(dd), dev);
-					region_usc(region, dev);
-					rs = ndctl_region_get_resource(region);
+					region_usc(reg, dev);
+					rs = ndctl_region_get_resource(reg);
 					ds = daxctl_dev_get_resource(dd);
 					if (rs == ULLONG_MAX ||
 					    ds == ULLONG_MAX || ds < rs)
 						goto out; /* no offsets */
 					dev->phys = ds;
 					dev->flags |= PMS_DEV_BADBLOCKS;
-					ndctl_region_badblock_foreach(region,
-								      bb)
+					ndctl_region_badblock_foreach(reg, bb)
 					{
 						uint64_t lo = rs +
 							      bb->offset *
@@ -223,7 +238,7 @@ pms_device_os_clear(const struct pms_device *dev, const struct stat *st,
 	struct ndctl_namespace *ndns;
 	int ret = -1;
 
-	if (dev->phys == 0 || ndctl_new(&ctx))
+	if (dev->phys == 0 || context(&ctx))
 		return -1;
 	ndctl_bus_foreach(ctx, bus)
 	{
@@ -258,4 +273,11 @@ pms_device_os_clear(const struct pms_device *dev, const struct stat *st,
 out:
 	ndctl_unref(ctx);
 	return ret;
+}
+
+/* pms_device_os_caps -- what this build of the device layer is */
+unsigned
+pms_device_os_caps(void)
+{
+	return PMS_DEV_NDCTL;
 }

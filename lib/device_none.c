@@ -11,10 +11,11 @@
 
 /* pms_device_os -- nothing is known without libndctl */
 int
-pms_device_os(const char *disk, const struct stat *st, struct pms_device *dev,
-	      struct pms_range **bad, size_t *nbad)
+pms_device_os(const char *disk, const char *region, const struct stat *st,
+	      struct pms_device *dev, struct pms_range **bad, size_t *nbad)
 {
 	(void)disk;
+	(void)region;
 	(void)st;
 	(void)dev;
 	*bad = NULL;
@@ -33,4 +34,11 @@ pms_device_os_clear(const struct pms_device *dev, const struct stat *st,
 	(void)len;
 	errno = ENOTSUP;
 	return -1;
+}
+
+/* pms_device_os_caps -- what this build of the device layer is */
+unsigned
+pms_device_os_caps(void)
+{
+	return 0;
 }

@@ -35,6 +35,7 @@
 #include "pool.h"
 #include "heap.h"
 #include "device.h"
+#include "media.h"
 #include "vheap.h"
 #include "slab.h"
 #include "errors.h"
@@ -912,6 +913,25 @@ pms_heap_mine(struct pmemstore *ps)
 }
 
 /*
+ * validate -- pms_obj_validate under the SIGBUS guard: a fault leaves at
+ * most unfenced zeroings of dead checks (what a crash leaves too)
+ */
+static int
+validate(struct pmemstore *ps, uint64_t p, unsigned cls, uint64_t *live,
+	 struct pms_obj_run *runs, unsigned *nruns)
+{
+	struct pms_guard g;
+	int r;
+
+	if (PMS_GUARD(&g, ps->base, ps->map_len))
+		return pms_guard_failed(&g, ps->path, ps->base,
+					"checking a slab page after a crash");
+	r = pms_obj_validate(ps, p, cls, live, runs, nruns);
+	pms_guard_pop(&g);
+	return r;
+}
+
+/*
  * adopt -- make the slab of page p, which open found and which *m (its map
  * word) this thread set to PMS_MAP_ADOPTING, in heap h (locked if locked):
  * after a crash the page is checked first (pms_obj_validate), its dead
@@ -946,7 +966,7 @@ adopt(struct pmemstore *ps, struct pms_heap *h, int locked, uint64_t p,
 	if (ps->dirty && !ps->rdonly &&
 	    !(pms_device_any(&ps->dev) && pms_device_slab_bad(ps, p)) &&
 	    (pms_pool_reserve_exact(ps, p, 1) ||
-	     pms_obj_validate(ps, p, cls, &live, runs, &nruns))) {
+	     validate(ps, p, cls, &live, runs, &nruns))) {
 		__atomic_store_n(m, prev, __ATOMIC_RELEASE);
 		return NULL;
 	}

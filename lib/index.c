@@ -34,6 +34,7 @@
 #include "pool.h"
 #include "flush.h"
 #include "errors.h"
+#include "media.h"
 #include "index.h"
 #include "object.h"
 #include "plant.h"
@@ -604,6 +605,28 @@ dir_double(struct pmemstore *ps)
 }
 
 /*
+ * readable -- read every line of segment seg under the SIGBUS guard: a
+ * split reads the whole segment, and must not fault half way (it is not
+ * abandoned once it has begun).  0, or -1 with EIO.
+ */
+static int
+readable(struct pmemstore *ps, uint64_t seg)
+{
+	const volatile struct pms_bucket *b = seg_at(ps, seg);
+	struct pms_guard g;
+	uint64_t sum = 0;
+
+	if (PMS_GUARD(&g, ps->base, ps->map_len))
+		return pms_guard_failed(&g, ps->path, ps->base,
+					"splitting an index segment");
+	for (unsigned k = 0; k < PMS_SEG_BUCKETS; k++)
+		sum += b[k].e[0];
+	pms_guard_pop(&g);
+	(void)sum;
+	return 0;
+}
+
+/*
  * split -- split the segment hash h falls in (its windows were full).
  * Commit protocol, three fences:
  *   1. the twin segment: the entries whose next hash bit is 1, in the
@@ -619,6 +642,7 @@ static int
 split(struct pmemstore *ps, uint64_t h)
 {
 	struct pms_split_log *log = &ps->sbp[0]->split;
+	struct pms_guard *outer = NULL;
 	uint64_t seg, prefix, twin, dw;
 	unsigned depth;
 	int ret = -1;
@@ -626,8 +650,11 @@ split(struct pmemstore *ps, uint64_t h)
 	pthread_mutex_lock(&ps->index.split_lock);
 	dw = ps->index.dir;
 	if (seg_for(ps, dw, h, &seg) ||
-	    seg_meta(ps, seg, PMS_DIR_DEPTH(dw), h, &depth, &prefix))
+	    seg_meta(ps, seg, PMS_DIR_DEPTH(dw), h, &depth, &prefix) ||
+	    readable(ps, seg))
 		goto out_unlocked;
+	/* past the probe a split is not abandoned half way: no guard */
+	outer = pms_guard_suspend();
 	/* writers of the segment out, new ones wait (seg_for_write) */
 	__atomic_store_n(&ps->index.splitting, seg + 1, __ATOMIC_SEQ_CST);
 	barrier(ps, depth, prefix);
@@ -678,6 +705,7 @@ out:
 	if (ret && errno == EIO)
 		__atomic_store_n(&ps->broken, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&ps->index.splitting, 0, __ATOMIC_RELEASE);
+	pms_guard_resume(outer);
 out_unlocked:
 	pthread_mutex_unlock(&ps->index.split_lock);
 	return ret;
@@ -897,6 +925,26 @@ pms_index_fini(struct pms_index *ix)
 /* ---- walk ---- */
 
 /*
+ * copy_seg -- a walk's copy of a segment, word by word (inserts of other
+ * stripes CAS here), under the SIGBUS guard: 0, or -1 with EIO
+ */
+static int
+copy_seg(struct pmemstore *ps, struct pms_bucket *copy,
+	 const struct pms_bucket *b)
+{
+	struct pms_guard g;
+
+	if (PMS_GUARD(&g, ps->base, ps->map_len))
+		return pms_guard_failed(&g, ps->path, ps->base,
+					"walking the index");
+	for (unsigned k = 0; k < PMS_SEG_BUCKETS; k++)
+		for (unsigned e = 0; e < PMS_BUCKET_ENTRIES; e++)
+			copy[k].e[e] = ld(&b[k].e[e]);
+	pms_guard_pop(&g);
+	return 0;
+}
+
+/*
  * walk -- every entry of every segment, segment by segment in
  * hash order.  Each segment is copied under the split lock with the hash
  * range the directory gives it (the run of words naming it), and fn sees
@@ -934,11 +982,11 @@ walk(struct pmemstore *ps, pms_walk_fn fn, void *arg, int sweep)
 			;
 		b = seg_at(ps, seg);
 		if (!sweep) {
-			/* word by word: inserts of other stripes CAS here */
-			for (unsigned k = 0; k < PMS_SEG_BUCKETS; k++)
-				for (unsigned e = 0; e < PMS_BUCKET_ENTRIES;
-				     e++)
-					copy[k].e[e] = ld(&b[k].e[e]);
+			if (copy_seg(ps, copy, b)) {
+				pthread_mutex_unlock(&ps->index.split_lock);
+				ret = -1;
+				break;
+			}
 			b = copy;
 		}
 		pthread_mutex_unlock(&ps->index.split_lock);

@@ -53,7 +53,12 @@ chain(int sig, siginfo_t *si, void *uc)
 		saved.sa_handler(sig);
 		return;
 	}
-	/* the default action: retried (a fault) or raised again (a kill) */
+	/* a SIGBUS sent (kill, sigqueue) to a process that ignores it */
+	if (si->si_code <= 0 && saved.sa_handler == SIG_IGN &&
+	    !(saved.sa_flags & SA_SIGINFO))
+		return;
+	/* the default action: retried (a fault) or raised again (a kill);
+	 * a fault cannot be ignored (the kernel would kill all the same) */
 	signal(SIGBUS, SIG_DFL);
 	if (si->si_code <= 0)
 		raise(SIGBUS);

@@ -47,6 +47,29 @@ pms_guard_pop(struct pms_guard *g)
 }
 
 /*
+ * pms_guard_suspend / resume -- no guard catches faults in between (code
+ * that cannot be abandoned half way, or the application's callback)
+ */
+static inline struct pms_guard *
+pms_guard_suspend(void)
+{
+	struct pms_guard *g = pms_guard_top;
+
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	pms_guard_top = NULL;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	return g;
+}
+
+static inline void
+pms_guard_resume(struct pms_guard *g)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	pms_guard_top = g;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/*
  * PMS_GUARD -- enter a guarded region: 0 now; nonzero when a SIGBUS in
  * [lo, +len) came back here (the guard is popped already; call
  * pms_guard_failed).  Locals changed after it are indeterminate on the

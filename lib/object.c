@@ -529,6 +529,26 @@ broken(struct pmemstore *ps)
 }
 
 /*
+ * insert -- pms_index_insert under the SIGBUS guard (the stripe locked: a
+ * fault while it reads the windows or headers leaves nothing changed; a
+ * split probes its segment first and is not guarded after that)
+ */
+static int
+insert(struct pmemstore *ps, struct pms_stripe *sp, uint64_t h, uint64_t loc,
+       struct want *w, uint64_t **entry)
+{
+	struct pms_guard g;
+	int r;
+
+	if (PMS_GUARD(&g, ps->base, ps->map_len))
+		return pms_guard_failed(&g, ps->path, ps->base,
+					"inserting into the index");
+	r = pms_index_insert(ps, sp, h, loc, match_uuid, w, entry);
+	pms_guard_pop(&g);
+	return r;
+}
+
+/*
  * alloc -- the common path of persist_alloc and persist_alloc_init:
  * reserve space, claim the UUID and store its entry (under the stripe
  * lock), prepare the content, write the header, one fence, unclaim
@@ -605,8 +625,7 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 		struct want w = {.uuid = id};
 
 		pms_index_claim(sp, &c);
-		ret = pms_index_insert(ps, sp, h, res_loc(&r), match_uuid, &w,
-				       &entry);
+		ret = insert(ps, sp, h, res_loc(&r), &w, &entry);
 		if (ret)
 			pms_index_unclaim(sp, &c);
 	}
@@ -766,6 +785,15 @@ persist_get(struct pmemstore *ps, const uuid_t id, size_t *size)
 
 /* ---- free ---- */
 
+/* on_bad -- is the 8-byte word w on a bad block (not to be touched)? */
+static inline int
+on_bad(const struct pmemstore *ps, const uint64_t *w)
+{
+	return pms_device_any(&ps->dev) &&
+	       pms_device_overlap(ps, (uint64_t)((const uint8_t *)w - ps->base),
+				  8) != UINT64_MAX;
+}
+
 /*
  * unpublish -- the rest of the free's commit, after the entry was zeroed:
  * the bit (hint) and the identity check (and a large object's run
@@ -779,13 +807,15 @@ unpublish(struct pmemstore *ps, const struct view *v, struct pms_slab *s,
 	uint64_t page = PMS_LOC_PAGE(v->loc);
 	struct pms_desc *d = &ps->desc[page];
 	uint64_t *check;
+	int onbad;
 
 	__atomic_fetch_and(&d->w1, ~(1ULL << v->slot), __ATOMIC_RELEASE);
 	if (v->npages) {
 		struct pms_desc *run = &ps->desc[v->page];
 
 		check = &rec_of(ps, page, v->slot)->check;
-		if (!PMS_PLANTED(FREE_NOINVAL))
+		onbad = on_bad(ps, check);
+		if (!PMS_PLANTED(FREE_NOINVAL) && !onbad)
 			__atomic_store_n(check, 0, __ATOMIC_RELAXED);
 		for (uint64_t i = 0; i < v->npages; i++) {
 			st64(&run[i].w0, 0);
@@ -796,13 +826,17 @@ unpublish(struct pmemstore *ps, const struct view *v, struct pms_slab *s,
 			return -1;
 	} else {
 		check = &hdr_of(ps, page, v->slot)->check;
-		if (!PMS_PLANTED(FREE_NOINVAL))
+		onbad = on_bad(ps, check);
+		if (!PMS_PLANTED(FREE_NOINVAL) && !onbad)
 			__atomic_store_n(check, 0, __ATOMIC_RELAXED);
 	}
 	if (PMS_PLANTED(REMOTE_EARLY) && remote && v->npages == 0)
 		pms_heap_release(me, s, v->slot); /* before the fence */
-	/* entry, check, bit (and run): entry or check landing frees it */
-	if (pms_flush(ps, d, sizeof(*d)) || pms_flush(ps, check, 8) ||
+	/* entry, check, bit (and run): entry or check landing frees it (a
+	 * check on a bad block is left: the entry and the bit are gone, and
+	 * no reader trusts a header there) */
+	if (pms_flush(ps, d, sizeof(*d)) ||
+	    (!onbad && pms_flush(ps, check, 8)) ||
 	    flush_lines(ps, lines, nlines))
 		return -1;
 	if (!PMS_PLANTED(REUSE_EARLY) &&
@@ -982,14 +1016,40 @@ find_in_runs(struct pmemstore *ps, const uint8_t *a, uint8_t uuid[16])
  * O(1) from the page's descriptor (like virt_to_page + compound_head) and
  * confirmed against the index
  */
+/* id_at -- persist_id_of's lookup of the object at a, in data page p */
+static int
+id_at(struct pmemstore *ps, const uint8_t *a, uint64_t p, uint8_t uuid[16])
+{
+	uint64_t loc;
+	struct view v, w;
+	int found = 0, r = 0;
+
+	if (lookup_at(ps, p, (uint64_t)(a - ps->data) & (PMS_PAGE_SIZE - 1),
+		      &loc) == 0 &&
+	    verify_at(ps, loc, &v) &&
+	    (r = find(ps, v.uuid, pms_hash_uuid(ps->seed, v.uuid), &w, 0)) >
+		    0 &&
+	    w.loc == loc) {
+		const uint8_t *b = view_addr(ps, &w);
+
+		found = a >= b && a < b + w.size;
+		memcpy(uuid, w.uuid, 16);
+	}
+	if (r < 0)
+		return -1; /* a media error (EIO), said already */
+	if (!found && ps->stale_runs)
+		found = find_in_runs(ps, a, uuid);
+	return found;
+}
+
 int
 persist_id_of(struct pmemstore *ps, const void *addr, uuid_t id)
 {
 	const uint8_t *a = addr;
 	uint8_t uuid[16];
-	uint64_t p, loc;
-	struct view v, w;
-	int found = 0;
+	struct pms_guard g;
+	uint64_t p;
+	int found;
 
 	if (ps == NULL || id == NULL)
 		return pms_err(EINVAL, "pool handle or UUID buffer is NULL");
@@ -1003,18 +1063,13 @@ persist_id_of(struct pmemstore *ps, const void *addr, uuid_t id)
 			       "pool %s: address %p is in pool metadata",
 			       ps->path, addr);
 	p = (uint64_t)(a - ps->data) >> PMS_PAGE_SHIFT;
-	if (lookup_at(ps, p, (uint64_t)(a - ps->data) & (PMS_PAGE_SIZE - 1),
-		      &loc) == 0 &&
-	    verify_at(ps, loc, &v) &&
-	    find(ps, v.uuid, pms_hash_uuid(ps->seed, v.uuid), &w, 0) > 0 &&
-	    w.loc == loc) {
-		const uint8_t *b = view_addr(ps, &w);
-
-		found = a >= b && a < b + w.size;
-		memcpy(uuid, w.uuid, 16);
-	}
-	if (!found && ps->stale_runs)
-		found = find_in_runs(ps, a, uuid);
+	if (PMS_GUARD(&g, ps->base, ps->map_len))
+		return pms_guard_failed(&g, ps->path, ps->base,
+					"finding the object at an address");
+	found = id_at(ps, a, p, uuid);
+	pms_guard_pop(&g);
+	if (found < 0)
+		return -1;
 	if (!found)
 		return pms_err(ENOENT, "pool %s: no object at address %p",
 			       ps->path, addr);
@@ -1027,7 +1082,24 @@ struct each {
 	int (*cb)(const uuid_t id, void *ptr, size_t size, void *arg);
 	void *arg;
 	uint64_t objects, bytes; /* counted (pms_obj_count) */
+	uint64_t unreadable;	 /* entries whose object faulted */
+	uint64_t first;		 /* the pool offset of the first fault */
 };
+
+/* unreadable -- after a walk: EIO if some object could not be read */
+static int
+unreadable(struct pmemstore *ps, const struct each *ea)
+{
+	if (ea->unreadable == 0)
+		return 0;
+	return pms_err(EIO,
+		       "pool %s: %llu object%s could not be read (a media "
+		       "error at pool offset %llu, the first); the others "
+		       "were walked",
+		       ps->path, (unsigned long long)ea->unreadable,
+		       ea->unreadable == 1 ? "" : "s",
+		       (unsigned long long)ea->first);
+}
 
 /*
  * live_entry -- is an entry, found at (bucket, idx) of segment seg, the
@@ -1082,16 +1154,32 @@ each_entry(struct pmemstore *ps, uint64_t e, unsigned bucket, unsigned idx,
 	   const struct pms_bucket *seg, void *arg)
 {
 	struct each *ea = arg;
+	struct pms_guard g, *outer;
 	struct view v;
+	int r;
 
-	if (!live_entry(ps, e, bucket, idx, seg, &v))
+	/* an object whose header cannot be read is skipped, and told of at
+	 * the end of the walk */
+	if (PMS_GUARD(&g, ps->base, ps->map_len)) {
+		if (ea->unreadable++ == 0)
+			ea->first = g.addr - (uintptr_t)ps->base;
+		pms_guard_failed(&g, ps->path, ps->base, "walking the objects");
+		return 0;
+	}
+	r = live_entry(ps, e, bucket, idx, seg, &v);
+	pms_guard_pop(&g);
+	if (!r)
 		return 0;
 	if (ea->cb == NULL) {
 		ea->objects++;
 		ea->bytes += v.size;
 		return 0;
 	}
-	return ea->cb(v.uuid, view_addr(ps, &v), v.size, ea->arg);
+	/* the application's faults are its own */
+	outer = pms_guard_suspend();
+	r = ea->cb(v.uuid, view_addr(ps, &v), v.size, ea->arg);
+	pms_guard_resume(outer);
+	return r;
 }
 
 /*
@@ -1105,9 +1193,12 @@ pmemstore_foreach(struct pmemstore *ps,
 {
 	struct each ea = {.cb = cb, .arg = arg};
 
+	int r;
+
 	if (ps == NULL || cb == NULL)
 		return pms_err(EINVAL, "pool handle or callback is NULL");
-	return pms_index_walk(ps, each_entry, &ea);
+	r = pms_index_walk(ps, each_entry, &ea);
+	return r ? r : unreadable(ps, &ea);
 }
 
 /*
@@ -1119,7 +1210,7 @@ pms_obj_count(struct pmemstore *ps, uint64_t *objects, uint64_t *bytes)
 {
 	struct each ea = {0};
 
-	if (pms_index_walk(ps, each_entry, &ea))
+	if (pms_index_walk(ps, each_entry, &ea) || unreadable(ps, &ea))
 		return -1;
 	*objects = ea.objects;
 	*bytes = ea.bytes;

@@ -1125,8 +1125,19 @@ pmemstore_close(struct pmemstore *ps)
 
 	if (ps == NULL)
 		return pms_err(EINVAL, "pool handle is NULL");
-	if (!ps->rdonly && !__atomic_load_n(&ps->broken, __ATOMIC_ACQUIRE))
-		ret = shutdown_clean(ps);
+	if (!ps->rdonly && !__atomic_load_n(&ps->broken, __ATOMIC_ACQUIRE)) {
+		struct pms_guard g;
+
+		/* a media error: the pool stays not clean (the next open
+		 * recovers), the handle goes all the same */
+		if (PMS_GUARD(&g, ps->base, ps->map_len)) {
+			ret = pms_guard_failed(&g, ps->path, ps->base,
+					       "closing the pool");
+		} else {
+			ret = shutdown_clean(ps);
+			pms_guard_pop(&g);
+		}
+	}
 	pool_free(ps);
 	return ret;
 }

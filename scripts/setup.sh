@@ -6,7 +6,8 @@
 
 # what building libpmemstore and running its tests need
 PMEMSTORE_PKGS=(build-essential cmake pkg-config libpmem-dev libpmemobj-dev
-	uuid-dev libxxhash-dev libcunit1-dev libjemalloc-dev mandoc)
+	uuid-dev libxxhash-dev libcunit1-dev libjemalloc-dev libndctl-dev
+	libdaxctl-dev mandoc)
 
 # ensure_packages -- install the given Debian packages that are missing
 ensure_packages() {
