@@ -49,6 +49,7 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,7 +70,7 @@
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
 #define PAGE ((uint64_t)4096)
-#define POOL_A_SIZE (64 * MIB)
+#define POOL_A_SIZE (32 * MIB)
 #define POOL_B_SIZE (16 * MIB)
 #define NSMALL 16
 #define NLARGE 6
@@ -522,6 +523,16 @@ verify_objs(struct pmemstore *ps, const struct obj *objs, unsigned n, int skip)
 	return bad;
 }
 
+/* touch_pages -- a store to every page of [p, +len): a bad page would fault */
+static void
+touch_pages(void *p, size_t len)
+{
+	volatile unsigned char *c = p;
+	for (size_t off = 0; off < len; off += PAGE)
+		c[off] = 0xa5;
+	c[len - 1] = 0x5a;
+}
+
 /* a new object of an allocation sweep */
 struct newobj {
 	uuid_t id;
@@ -530,9 +541,10 @@ struct newobj {
 
 /*
  * sweep -- allocate persistent objects of each size until ENOMEM (or
- * MAX_NEW in all), check that none overlaps a bad range, write each one
- * that does not (with touch), then free them all; then the same with the volatile heap
- * (pmemstore_malloc until NULL).  Returns the objects that overlapped.
+ * MAX_NEW in all), check that none overlaps a bad range, store to every
+ * page of each one that does not (with touch), then free them all; then
+ * the same with the volatile heap (pmemstore_malloc until NULL).  Returns
+ * the objects that overlapped.
  */
 static unsigned
 sweep(struct pmemstore *ps, const char *path, const struct bad *bad,
@@ -567,7 +579,7 @@ sweep(struct pmemstore *ps, const char *path, const struct bad *bad,
 				     Sizes[s], off);
 				hit++;
 			} else if (touch) {
-				memset(p, 0xa5, Sizes[s]);
+				touch_pages(p, Sizes[s]);
 			}
 			nw[n++].p = p;
 		}
@@ -601,7 +613,7 @@ sweep(struct pmemstore *ps, const char *path, const struct bad *bad,
 			     off);
 			vhit++;
 		} else if (touch) {
-			memset(p, 0x5a, 256 * KIB);
+			touch_pages(p, 256 * KIB);
 		}
 		nw[vn++].p = p;
 	}
@@ -1127,6 +1139,11 @@ main(int argc, char **argv)
 		fsdax(argv[2]);
 	else
 		devdax(argv[2]);
+	/* every pool is closed: the library's SIGBUS handler is gone */
+	struct sigaction sa;
+	check(sigaction(SIGBUS, NULL, &sa) == 0 &&
+		      !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_DFL,
+	      "SIGBUS is back to SIG_DFL after the last close");
 	printf("mediacheck %s %s: %u checks, %u failed: %s\n", argv[1], argv[2],
 	       Checks, Failures, Failures ? "FAIL" : "PASS");
 	return Failures ? 1 : 0;
