@@ -130,6 +130,7 @@ struct ck {
 	uint64_t ioerr_off;    /* where (a media error: EIO) */
 	uint64_t nmedia;       /* MEDIA findings of objects on bad blocks */
 	int media_obj;	       /* finding() is reporting one of those */
+	int skip;	       /* page_head: a media error, skip the page */
 	struct pms_device dev; /* the device's bad ranges over the pool */
 	uint8_t pbuf[PMS_PAGE_SIZE] __attribute__((aligned(64)));
 	size_t map_len;
@@ -291,23 +292,57 @@ page_off(const struct ck *k, uint64_t p)
 }
 
 /*
+ * unreadable -- data page p cannot be read (a media error at pool offset
+ * off): a MEDIA finding for the objects it holds, and the page is skipped
+ * (k->skip), not the rest of the check
+ */
+static void
+unreadable(struct ck *k, uint64_t p, uint64_t off)
+{
+	k->media_obj = 1;
+	finding(k, PMEMSTORE_FINDING_MEDIA, 0, off,
+		"slab page %llu cannot be read (a media error at pool offset "
+		"%llu): its objects are lost (persist_get fails with EIO)",
+		(unsigned long long)p, (unsigned long long)off);
+	k->media_obj = 0;
+	k->skip = 1;
+}
+
+/*
  * page_head -- the first len bytes of data page p (its header array).  A
  * regular file is read with pread: a slab page is read once and the
  * mapping would fault it in (with its neighbours) and tear it down again,
- * which costs more.  A device-dax node has no read(), so it is read
- * through the mapping.  NULL (k->ioerr set) when the read fails.
+ * which costs more.  A device-dax node has no read(): it is copied from
+ * the mapping under the SIGBUS guard.  NULL when the read fails: k->skip
+ * set on a media error (the caller skips the page), else k->ioerr.
  */
 static const uint8_t *
 page_head(struct ck *k, uint64_t p, size_t len)
 {
 	size_t done = 0;
 
-	if (k->fd < 0)
-		return k->base + page_off(k, p);
+	if (k->fd < 0) {
+		struct pms_guard g;
+
+		pms_guard_push(&g, k->base, k->map_len);
+		if (sigsetjmp(g.env, 0)) {
+			pms_guard_failed(&g, k->path, k->base,
+					 "checking a slab page");
+			unreadable(k, p, g.addr - (uintptr_t)k->base);
+			return NULL;
+		}
+		memcpy(k->pbuf, k->base + page_off(k, p), len);
+		pms_guard_pop(&g);
+		return k->pbuf;
+	}
 	while (done < len) {
 		ssize_t n = pread(k->fd, k->pbuf + done, len - done,
 				  (off_t)(page_off(k, p) + done));
 
+		if (n < 0 && errno == EIO) {
+			unreadable(k, p, page_off(k, p) + done);
+			return NULL;
+		}
 		if (n <= 0) {
 			k->ioerr = n < 0 ? errno : EIO;
 			k->ioerr_off = page_off(k, p) + done;
@@ -316,6 +351,16 @@ page_head(struct ck *k, uint64_t p, size_t len)
 		done += (size_t)n;
 	}
 	return k->pbuf;
+}
+
+/* skipped -- after page_head failed: 0 (go on) for a media error */
+static int
+skipped(struct ck *k)
+{
+	if (!k->skip)
+		return -1;
+	k->skip = 0;
+	return 0;
 }
 
 /* slot_mask -- the occupancy bits a class has */
@@ -599,7 +644,7 @@ scan_small(struct ck *k, uint64_t p, unsigned cls, uint64_t bits)
 	const uint8_t *pg = page_head(k, p, c->nslots * PMS_HDR_SIZE);
 
 	if (pg == NULL)
-		return -1;
+		return skipped(k);
 	for (unsigned i = 0; i < c->nslots && !k->stop; i++) {
 		struct pms_obj_hdr h;
 		uint64_t off = page_off(k, p) + (uint64_t)i * PMS_HDR_SIZE;
@@ -719,7 +764,7 @@ scan_records(struct ck *k, uint64_t p, uint64_t bits)
 	const uint8_t *pg = page_head(k, p, PMS_PAGE_SIZE);
 
 	if (pg == NULL)
-		return -1;
+		return skipped(k);
 	for (unsigned i = 0; i < 64 && !k->stop; i++) {
 		struct pms_record r;
 		uint64_t off = page_off(k, p) + (uint64_t)i * PMS_RECORD_SIZE;
@@ -2248,7 +2293,8 @@ guarded_passes(struct ck *k)
 {
 	struct pms_guard g;
 
-	if (PMS_GUARD(&g, k->base, k->map_len)) {
+	pms_guard_push(&g, k->base, k->map_len);
+	if (sigsetjmp(g.env, 0)) {
 		uint64_t off = g.addr - (uintptr_t)k->base;
 
 		pms_guard_failed(&g, k->path, k->base, "checking the pool");

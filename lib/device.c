@@ -235,7 +235,7 @@ out:
 static int
 seam_ranges(const char *path, struct pms_range **v, size_t *n, size_t *cap)
 {
-	const char *s = getenv("PMEMSTORE_TEST_BADBLOCKS");
+	const char *s = secure_getenv("PMEMSTORE_TEST_BADBLOCKS");
 	char *end;
 
 	if (s == NULL || *s == '\0')
@@ -340,7 +340,7 @@ pms_device_ranges(const char *path, int fd, const struct stat *st,
 		goto fail;
 	if (r)
 		dev->flags |= PMS_DEV_BADBLOCKS;
-	if ((u = getenv("PMEMSTORE_TEST_USC")) != NULL && *u) {
+	if ((u = secure_getenv("PMEMSTORE_TEST_USC")) != NULL && *u) {
 		char *end;
 
 		errno = 0;
@@ -353,7 +353,7 @@ pms_device_ranges(const char *path, int fd, const struct stat *st,
 		}
 		dev->flags |= PMS_DEV_USC;
 	}
-	u = getenv("PMEMSTORE_TEST_CLEAR_FAIL");
+	u = secure_getenv("PMEMSTORE_TEST_CLEAR_FAIL");
 	dev->clear_fail = u && *u && strcmp(u, "0") != 0;
 
 	/* sorted, merged, within the pool */
@@ -454,12 +454,32 @@ pms_device_probe(struct pmemstore *ps, const struct stat *st)
 	return pms_device_ranges(ps->path, ps->fd, st, size, dev);
 }
 
+/* pms_device_note_bad -- recovery found a BAD descriptor; 0 or -1 */
+int
+pms_device_note_bad(struct pms_device *dev, uint64_t page)
+{
+	if (dev->nnoted == dev->capnoted) {
+		size_t c = dev->capnoted ? dev->capnoted * 2 : 16;
+		uint64_t *x = realloc(dev->noted, c * sizeof(*x));
+
+		if (x == NULL)
+			return -1;
+		dev->noted = x;
+		dev->capnoted = c;
+	}
+	dev->noted[dev->nnoted++] = page;
+	return 0;
+}
+
 /* pms_device_fini -- free the device state */
 void
 pms_device_fini(struct pms_device *dev)
 {
 	free(dev->bad);
 	free(dev->pg);
+	free(dev->noted);
+	dev->noted = NULL;
+	dev->nnoted = dev->capnoted = 0;
 	dev->bad = NULL;
 	dev->pg = NULL;
 	dev->nbad = dev->npg = 0;
@@ -507,6 +527,22 @@ pms_device_overlap(const struct pmemstore *ps, uint64_t off, uint64_t len)
 			return lo > off ? lo : off;
 	}
 	return UINT64_MAX;
+}
+
+/*
+ * pms_device_range_bad -- do pool bytes [off, +len) overlap a bad range
+ * (before the table of bad pages exists: create's placement of the index)?
+ */
+int
+pms_device_range_bad(const struct pms_device *dev, uint64_t off, uint64_t len)
+{
+	for (size_t i = 0; i < dev->nbad; i++) {
+		if (dev->bad[i].off >= off + len)
+			break;
+		if (dev->bad[i].off + dev->bad[i].len > off)
+			return 1;
+	}
+	return 0;
 }
 
 /* pms_device_slab_bad -- does slab page p hold bad bytes (no new slot)? */
@@ -577,6 +613,92 @@ build_pages(struct pmemstore *ps)
 	return 0;
 }
 
+/*
+ * metadata -- bad blocks over the pool's metadata.  Under the superblocks
+ * or the descriptors below the mark (what open reads and writes): the
+ * open fails.  Under descriptors above it: the mark may never reach them,
+ * so the pages from the first such descriptor on are withheld (the cap).
+ */
+static int
+metadata(struct pmemstore *ps)
+{
+	struct pms_device *dev = &ps->dev;
+	uint64_t used = PMS_DESC_OFF + ps->pages.hwm * sizeof(struct pms_desc);
+	uint64_t end = PMS_DESC_OFF + ps->npages * sizeof(struct pms_desc);
+
+	for (size_t i = 0; i < dev->nbad; i++) {
+		uint64_t lo = dev->bad[i].off, cap;
+
+		if (lo >= end)
+			break;
+		if (lo < used)
+			return pms_err(EIO,
+				       "pool %s: a bad block at pool offset "
+				       "%llu lies in the pool's superblocks or "
+				       "descriptors; the pool cannot be used "
+				       "safely: restore it from a copy",
+				       ps->path, (unsigned long long)lo);
+		cap = (lo - PMS_DESC_OFF) / sizeof(struct pms_desc);
+		if (cap < ps->pages.cap) {
+			pthread_mutex_lock(&ps->pages.lock);
+			if (pms_pages_take_locked(&ps->pages, cap,
+						  ps->npages - cap) == 0)
+				__atomic_fetch_add(&dev->pages_bad,
+						   ps->npages - cap,
+						   __ATOMIC_RELAXED);
+			ps->pages.cap = cap;
+			pthread_mutex_unlock(&ps->pages.lock);
+		}
+		break; /* sorted: the first is the lowest */
+	}
+	return 0;
+}
+
+/* is_bad_page -- is data page p in the table of bad pages? */
+static int
+is_bad_page(const struct pms_device *dev, uint64_t p)
+{
+	size_t i = badpage_find(dev, p);
+
+	return i < dev->npg && dev->pg[i].page == p;
+}
+
+/*
+ * reclaim -- a read-write open whose device list was read gives back the
+ * BAD pages the list no longer names (their errors were cleared, or the
+ * pool moved to a sound device): w0 = FREE, one 8-byte store each (w1 is
+ * 0 already), flushed, one fence; a crash before it leaves BAD, after
+ * it a free page -- both safe, the page holds nothing.
+ */
+static int
+reclaim(struct pmemstore *ps)
+{
+	struct pms_device *dev = &ps->dev;
+	uint64_t n = 0;
+
+	if (ps->rdonly || !(dev->flags & PMS_DEV_BADBLOCKS))
+		return 0;
+	for (size_t i = 0; i < dev->nnoted; i++) {
+		uint64_t p = dev->noted[i];
+
+		if (p >= ps->pages.cap || is_bad_page(dev, p) ||
+		    ps->desc[p].w0 != PMS_DESC_BAD)
+			continue;
+		__atomic_store_n(&ps->desc[p].w0, 0, __ATOMIC_RELEASE);
+		if (pms_flush(ps, &ps->desc[p], sizeof(ps->desc[p])))
+			return -1;
+		if (pms_pages_add(&ps->pages, p, 1))
+			return pms_err(ENOMEM, "pool %s: out of memory",
+				       ps->path);
+		n++;
+	}
+	if (n) {
+		pms_drain(ps); /* free on media before it is handed out */
+		__atomic_fetch_sub(&dev->pages_bad, n, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
 /* write_bad -- descriptor p becomes BAD (w1, then w0); flushed, no fence */
 static int
 write_bad(struct pmemstore *ps, uint64_t p)
@@ -599,7 +721,7 @@ pms_device_apply(struct pmemstore *ps)
 	uint64_t top = 0;
 	int wrote = 0, ret = -1;
 
-	if (build_pages(ps))
+	if (metadata(ps) || build_pages(ps) || reclaim(ps))
 		return -1;
 	if (dev->npg == 0)
 		return 0;
@@ -608,6 +730,10 @@ pms_device_apply(struct pmemstore *ps)
 		struct pms_badpage *b = &dev->pg[i];
 		uint64_t p = b->page;
 
+		if (p >= ps->pages.cap) {
+			b->withheld = 1; /* counted with the cap */
+			continue;
+		}
 		if (p < ps->pages.hwm &&
 		    PMS_DESC_TYPE(ps->desc[p].w0) == PMS_DESC_BAD) {
 			b->withheld = 1; /* counted by recovery */
@@ -772,7 +898,7 @@ pms_device_unsafe(struct pmemstore *ps)
 
 /*
  * pms_device_record -- a read-write open's unsafe-shutdown record, both
- * copies, flushed; the caller's fence (the clean-close invalidation's)
+ * copies, flushed (a device without a count leaves a known record); the caller's fence (the clean-close invalidation's)
  * makes it durable with the invalidation, so a pool that is not clean
  * has the count of the open that made it so.
  */
@@ -784,6 +910,17 @@ pms_device_record(struct pmemstore *ps)
 	if (ps->dev.flags & PMS_DEV_USC) {
 		u.usc = ps->dev.usc;
 		u.flags = PMS_USC_KNOWN;
+	} else {
+		/* no count now: a known one stays (an unsafe shutdown it
+		 * would reveal later must not be erased; a check too many
+		 * is the price) */
+		for (int c = 0; c < 2; c++) {
+			const struct pms_shutdown *x = &ps->sbp[c]->usc;
+
+			if (x->check != 0 && x->check == usc_check(x) &&
+			    (x->flags & PMS_USC_KNOWN))
+				return 0;
+		}
 	}
 	u.check = usc_check(&u);
 	for (int c = 0; c < 2; c++) {

@@ -46,7 +46,9 @@ struct pms_device {
 
 	struct pms_badpage *pg; /* data pages with bad bytes, by page */
 	size_t npg;
-	uint64_t pages_bad;	 /* withheld pages (BAD), atomic */
+	uint64_t pages_bad; /* withheld pages (BAD), atomic */
+	uint64_t *noted;    /* the BAD descriptors open found */
+	size_t nnoted, capnoted;
 	uint64_t pages_bad_used; /* bad pages held by objects or the index */
 
 	/* the unsafe-shutdown record and what the open made of it */
@@ -90,6 +92,9 @@ uint64_t pms_device_overlap(const struct pmemstore *ps, uint64_t off,
 			    uint64_t len);
 int pms_device_free(struct pmemstore *ps, uint64_t start, uint64_t n);
 int pms_device_slab_bad(const struct pmemstore *ps, uint64_t page);
+int pms_device_note_bad(struct pms_device *dev, uint64_t page);
+int pms_device_range_bad(const struct pms_device *dev, uint64_t off,
+			 uint64_t len);
 
 /* pms_device_any -- may [page, +n) hold a bad page?  (cheap: no bad page
  * at all is the common case) */

@@ -918,15 +918,16 @@ pms_heap_mine(struct pmemstore *ps)
  */
 static int
 validate(struct pmemstore *ps, uint64_t p, unsigned cls, uint64_t *live,
-	 struct pms_obj_run *runs, unsigned *nruns)
+	 uint64_t *unknown, struct pms_obj_run *runs, unsigned *nruns)
 {
 	struct pms_guard g;
 	int r;
 
-	if (PMS_GUARD(&g, ps->base, ps->map_len))
+	pms_guard_push(&g, ps->base, ps->map_len);
+	if (sigsetjmp(g.env, 0))
 		return pms_guard_failed(&g, ps->path, ps->base,
 					"checking a slab page after a crash");
-	r = pms_obj_validate(ps, p, cls, live, runs, nruns);
+	r = pms_obj_validate(ps, p, cls, live, unknown, runs, nruns);
 	pms_guard_pop(&g);
 	return r;
 }
@@ -945,6 +946,7 @@ adopt(struct pmemstore *ps, struct pms_heap *h, int locked, uint64_t p,
 	uint64_t w0 = __atomic_load_n(&ps->desc[p].w0, __ATOMIC_ACQUIRE);
 	unsigned cls = PMS_DESC_SLAB_CLASS(w0), nruns = 0;
 	uint64_t live = __atomic_load_n(&ps->desc[p].w1, __ATOMIC_ACQUIRE);
+	uint64_t unknown = 0;
 	struct pms_obj_run runs[PMS_SLOTS_MAX];
 	struct pms_group *g;
 	struct pms_slab *s = NULL;
@@ -960,19 +962,19 @@ adopt(struct pmemstore *ps, struct pms_heap *h, int locked, uint64_t p,
 	 * After a crash a slab page may have been emptied, given to the
 	 * volatile heap and punched, its descriptor's change lost: blocks
 	 * under it before the check reads it (a load from a tmpfs hole
-	 * allocates) or a slot is written (ENOSPC, never SIGBUS).  A page
-	 * on a bad block is not read: it hands out no slot anyway.
+	 * allocates) or a slot is written (ENOSPC, never SIGBUS).  Slots
+	 * whose header is on a bad block are not read: unknown, they are
+	 * taken as live (never handed out, never counted dead).
 	 */
 	if (ps->dirty && !ps->rdonly &&
-	    !(pms_device_any(&ps->dev) && pms_device_slab_bad(ps, p)) &&
 	    (pms_pool_reserve_exact(ps, p, 1) ||
-	     validate(ps, p, cls, &live, runs, &nruns))) {
+	     validate(ps, p, cls, &live, &unknown, runs, &nruns))) {
 		__atomic_store_n(m, prev, __ATOMIC_RELEASE);
 		return NULL;
 	}
 	for (unsigned i = 0; i < nruns; i++)
 		pms_pages_free(ps, runs[i].page, runs[i].npages);
-	live &= pms_slab_full_mask(cls);
+	live = (live | unknown) & pms_slab_full_mask(cls);
 	if (!locked)
 		pthread_mutex_lock(&h->lock);
 	g = group_new(h, p - p % PMS_GROUP_PAGES, 1U << (p % PMS_GROUP_PAGES));

@@ -605,25 +605,43 @@ dir_double(struct pmemstore *ps)
 }
 
 /*
- * readable -- read every line of segment seg under the SIGBUS guard: a
- * split reads the whole segment, and must not fault half way (it is not
- * abandoned once it has begun).  0, or -1 with EIO.
+ * probe -- a split's reads before it begins, under the SIGBUS guard: the
+ * directory word and the segment's descriptor (seg_for, seg_meta), every
+ * line of the segment, and, when the split will double the directory,
+ * every line of the directory.  A split is not abandoned once it has
+ * begun (it runs unguarded after this), so what it reads must be known
+ * readable first.  0, or -1 (EIO on a media error); split lock held.
  */
 static int
-readable(struct pmemstore *ps, uint64_t seg)
+probe(struct pmemstore *ps, uint64_t dw, uint64_t h, uint64_t *seg,
+      unsigned *depth, uint64_t *prefix)
 {
-	const volatile struct pms_bucket *b = seg_at(ps, seg);
 	struct pms_guard g;
-	uint64_t sum = 0;
+	const volatile uint64_t *w;
+	uint64_t sum = 0, nw;
+	int r;
 
-	if (PMS_GUARD(&g, ps->base, ps->map_len))
+	pms_guard_push(&g, ps->base, ps->map_len);
+	if (sigsetjmp(g.env, 0))
 		return pms_guard_failed(&g, ps->path, ps->base,
 					"splitting an index segment");
-	for (unsigned k = 0; k < PMS_SEG_BUCKETS; k++)
-		sum += b[k].e[0];
+	r = seg_for(ps, dw, h, seg) ||
+	    seg_meta(ps, *seg, PMS_DIR_DEPTH(dw), h, depth, prefix);
+	if (r == 0) {
+		w = (const volatile uint64_t *)seg_at(ps, *seg);
+		for (uint64_t k = 0; k < PMS_SEG_PAGES * PMS_PAGE_SIZE / 8;
+		     k += PMS_LINE / 8)
+			sum += w[k];
+		if (*depth == PMS_DIR_DEPTH(dw)) {
+			w = (const volatile uint64_t *)words(ps, dw);
+			nw = 1ULL << PMS_DIR_DEPTH(dw);
+			for (uint64_t k = 0; k < nw; k += PMS_LINE / 8)
+				sum += w[k];
+		}
+	}
 	pms_guard_pop(&g);
 	(void)sum;
-	return 0;
+	return r ? -1 : 0;
 }
 
 /*
@@ -649,9 +667,7 @@ split(struct pmemstore *ps, uint64_t h)
 
 	pthread_mutex_lock(&ps->index.split_lock);
 	dw = ps->index.dir;
-	if (seg_for(ps, dw, h, &seg) ||
-	    seg_meta(ps, seg, PMS_DIR_DEPTH(dw), h, &depth, &prefix) ||
-	    readable(ps, seg))
+	if (probe(ps, dw, h, &seg, &depth, &prefix))
 		goto out_unlocked;
 	/* past the probe a split is not abandoned half way: no guard */
 	outer = pms_guard_suspend();
@@ -925,22 +941,52 @@ pms_index_fini(struct pms_index *ix)
 /* ---- walk ---- */
 
 /*
- * copy_seg -- a walk's copy of a segment, word by word (inserts of other
- * stripes CAS here), under the SIGBUS guard: 0, or -1 with EIO
+ * locate -- under the split lock, the segment holding hash cursor and the
+ * directory words [*i, *j) naming it (of *n, depth *g); *b the segment,
+ * or its copy (copy, when not NULL: a walk's entries are read from it,
+ * word by word, since inserts of other stripes CAS here).  The directory
+ * and segment are read under the SIGBUS guard: a media error lets the
+ * lock go and is EIO.  0 or -1.
  */
 static int
-copy_seg(struct pmemstore *ps, struct pms_bucket *copy,
-	 const struct pms_bucket *b)
+locate(struct pmemstore *ps, uint64_t cursor, struct pms_bucket *copy,
+       struct pms_bucket **b, uint64_t *i, uint64_t *j, uint64_t *n,
+       unsigned *g)
 {
-	struct pms_guard g;
+	struct pms_guard gd;
+	uint64_t seg, dw, *dir, k;
+	struct pms_bucket *sb;
 
-	if (PMS_GUARD(&g, ps->base, ps->map_len))
-		return pms_guard_failed(&g, ps->path, ps->base,
+	pthread_mutex_lock(&ps->index.split_lock);
+	pms_guard_push(&gd, ps->base, ps->map_len);
+	if (sigsetjmp(gd.env, 0)) {
+		pthread_mutex_unlock(&ps->index.split_lock);
+		return pms_guard_failed(&gd, ps->path, ps->base,
 					"walking the index");
-	for (unsigned k = 0; k < PMS_SEG_BUCKETS; k++)
-		for (unsigned e = 0; e < PMS_BUCKET_ENTRIES; e++)
-			copy[k].e[e] = ld(&b[k].e[e]);
-	pms_guard_pop(&g);
+	}
+	dw = ps->index.dir;
+	*g = PMS_DIR_DEPTH(dw);
+	dir = words(ps, dw);
+	*n = 1ULL << *g;
+	*i = *g ? cursor >> (64 - *g) : 0;
+	if (seg_for(ps, dw, cursor, &seg)) {
+		pms_guard_pop(&gd);
+		pthread_mutex_unlock(&ps->index.split_lock);
+		return -1;
+	}
+	for (k = *i + 1; k < *n && ld(&dir[k]) == seg; k++)
+		;
+	*j = k;
+	sb = seg_at(ps, seg);
+	if (copy) {
+		for (unsigned x = 0; x < PMS_SEG_BUCKETS; x++)
+			for (unsigned e = 0; e < PMS_BUCKET_ENTRIES; e++)
+				copy[x].e[e] = ld(&sb[x].e[e]);
+		sb = copy;
+	}
+	pms_guard_pop(&gd);
+	pthread_mutex_unlock(&ps->index.split_lock);
+	*b = sb;
 	return 0;
 }
 
@@ -963,33 +1009,14 @@ walk(struct pmemstore *ps, pms_walk_fn fn, void *arg, int sweep)
 	if (!sweep && (copy = malloc(PMS_SEG_PAGES * PMS_PAGE_SIZE)) == NULL)
 		return pms_err(ENOMEM, "out of memory");
 	for (;;) {
-		uint64_t seg, dw, *dir, i, j, n;
+		uint64_t i, j, n;
 		struct pms_bucket *b;
 		unsigned g;
 
-		pthread_mutex_lock(&ps->index.split_lock);
-		dw = ps->index.dir;
-		g = PMS_DIR_DEPTH(dw);
-		dir = words(ps, dw);
-		n = 1ULL << g;
-		i = g ? cursor >> (64 - g) : 0;
-		if (seg_for(ps, dw, cursor, &seg)) {
-			pthread_mutex_unlock(&ps->index.split_lock);
+		if (locate(ps, cursor, copy, &b, &i, &j, &n, &g)) {
 			ret = -1;
 			break;
 		}
-		for (j = i + 1; j < n && ld(&dir[j]) == seg; j++)
-			;
-		b = seg_at(ps, seg);
-		if (!sweep) {
-			if (copy_seg(ps, copy, b)) {
-				pthread_mutex_unlock(&ps->index.split_lock);
-				ret = -1;
-				break;
-			}
-			b = copy;
-		}
-		pthread_mutex_unlock(&ps->index.split_lock);
 		for (unsigned k = 0; k < PMS_SEG_BUCKETS && ret >= 0; k++) {
 			int zeroed = 0;
 

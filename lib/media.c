@@ -8,7 +8,7 @@
  *
  * While any pool is open (or checked) the library's handler is installed
  * (pms_media_acquire), the handler found before it saved.  A SIGBUS inside
- * a guarded region (PMS_GUARD, thread-local, at an address the region
+ * a guarded region (media.h: thread-local, at an address the region
  * covers) jumps back to it.  Any other SIGBUS is the application's: it
  * goes to the saved handler (SA_SIGINFO or not), or, where that was
  * SIG_DFL or SIG_IGN, gets the default action (the faulting access is
@@ -64,6 +64,26 @@ chain(int sig, siginfo_t *si, void *uc)
 		raise(SIGBUS);
 }
 
+/*
+ * synchronous -- is this SIGBUS a fault of the access the thread was
+ * making (not a report of an error found elsewhere, BUS_MCEERR_AO, nor a
+ * signal sent)?
+ */
+static int
+synchronous(int code)
+{
+	switch (code) {
+	case BUS_ADRERR: /* no page: a bad block the kernel will not map */
+	case BUS_OBJERR:
+#ifdef BUS_MCEERR_AR
+	case BUS_MCEERR_AR: /* a poisoned line consumed */
+#endif
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* handler -- the library's SIGBUS handler */
 static void
 handler(int sig, siginfo_t *si, void *uc)
@@ -71,7 +91,7 @@ handler(int sig, siginfo_t *si, void *uc)
 	struct pms_guard *g = pms_guard_top;
 	uintptr_t a = (uintptr_t)si->si_addr;
 
-	if (g && si->si_code > 0 && a >= g->lo && a < g->hi) {
+	if (g && synchronous(si->si_code) && a >= g->lo && a < g->hi) {
 		g->addr = a;
 		pms_guard_top = g->prev;
 		siglongjmp(g->env, 1);
@@ -83,7 +103,7 @@ handler(int sig, siginfo_t *si, void *uc)
 int
 pms_media_acquire(void)
 {
-	struct sigaction sa;
+	struct sigaction sa, old;
 	int ret = 0;
 
 	pthread_mutex_lock(&media_lock);
@@ -92,10 +112,15 @@ pms_media_acquire(void)
 		sa.sa_sigaction = handler;
 		sigemptyset(&sa.sa_mask);
 		sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
-		if (sigaction(SIGBUS, &sa, &saved))
+		if (sigaction(SIGBUS, &sa, &old))
 			ret = pms_err(errno,
 				      "cannot install a SIGBUS handler: %s",
 				      strerror(errno));
+		/* ours still in place (put back after a last close): what
+		 * it chains to stays what it was */
+		else if (!((old.sa_flags & SA_SIGINFO) &&
+			   old.sa_sigaction == handler))
+			saved = old;
 	}
 	if (ret == 0)
 		media_users++;
@@ -138,7 +163,7 @@ pms_guard_failed(struct pms_guard *g, const char *path, const void *base,
 int
 pms_media_seam(const char *path, void *base, size_t len)
 {
-	const char *v = getenv("PMEMSTORE_TEST_SIGBUS");
+	const char *v = secure_getenv("PMEMSTORE_TEST_SIGBUS");
 	char *end;
 
 	if (v == NULL || *v == '\0')

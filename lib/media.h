@@ -13,7 +13,7 @@
 /*
  * struct pms_guard -- one guarded region of a thread: a SIGBUS at an
  * address in [lo, hi) while it is the innermost one jumps back to its
- * PMS_GUARD with the address in addr
+ * sigsetjmp with the address in addr
  */
 struct pms_guard {
 	sigjmp_buf env;
@@ -70,18 +70,22 @@ pms_guard_resume(struct pms_guard *g)
 }
 
 /*
- * PMS_GUARD -- enter a guarded region: 0 now; nonzero when a SIGBUS in
- * [lo, +len) came back here (the guard is popped already; call
- * pms_guard_failed).  Locals changed after it are indeterminate on the
- * way back: the region's caller must not rely on them.
+ * A guarded region:
+ *	pms_guard_push(&g, base, len);
+ *	if (sigsetjmp(g.env, 0))
+ *		return pms_guard_failed(&g, path, base, "doing what");
+ *	... reads of the mapping ...
+ *	pms_guard_pop(&g);
+ * sigsetjmp returns nonzero when a SIGBUS in [base, +len) came back (the
+ * guard is popped already).  Locals changed after it are indeterminate on
+ * the way back: the region's caller must not rely on them.  (sigsetjmp
+ * stands alone in the if, the one place C allows it.)
  */
-#define PMS_GUARD(g, lo, len)                                                  \
-	(pms_guard_push((g), (lo), (len)), sigsetjmp((g)->env, 0))
 
 /*
- * pms_guard_failed -- after PMS_GUARD returned nonzero: SIGBUS unblocked,
- * errno EIO and a message naming the pool offset (base: the pool's
- * mapping) and what the library was doing; returns -1
+ * pms_guard_failed -- after sigsetjmp came back: SIGBUS unblocked, errno
+ * EIO and a message naming the pool offset (base: the pool's mapping) and
+ * what the library was doing; returns -1
  */
 int pms_guard_failed(struct pms_guard *g, const char *path, const void *base,
 		     const char *what);

@@ -305,7 +305,8 @@ find(struct pmemstore *ps, const uint8_t *uuid, uint64_t h, struct view *v,
 	int r;
 
 	/* the lookup reads the index and headers: a media error is EIO */
-	if (PMS_GUARD(&g, ps->base, ps->map_len))
+	pms_guard_push(&g, ps->base, ps->map_len);
+	if (sigsetjmp(g.env, 0))
 		return pms_guard_failed(&g, ps->path, ps->base,
 					"looking up an object");
 	r = pms_index_find(ps, h, match_uuid, &w, &loc);
@@ -540,7 +541,8 @@ insert(struct pmemstore *ps, struct pms_stripe *sp, uint64_t h, uint64_t loc,
 	struct pms_guard g;
 	int r;
 
-	if (PMS_GUARD(&g, ps->base, ps->map_len))
+	pms_guard_push(&g, ps->base, ps->map_len);
+	if (sigsetjmp(g.env, 0))
 		return pms_guard_failed(&g, ps->path, ps->base,
 					"inserting into the index");
 	r = pms_index_insert(ps, sp, h, loc, match_uuid, w, entry);
@@ -792,6 +794,28 @@ on_bad(const struct pmemstore *ps, const uint64_t *w)
 	return pms_device_any(&ps->dev) &&
 	       pms_device_overlap(ps, (uint64_t)((const uint8_t *)w - ps->base),
 				  8) != UINT64_MAX;
+}
+
+/*
+ * loc_bad -- does the header or record at loc lie on a known bad block
+ * (so that it is not to be read: it would fault, or lie)?
+ */
+static int
+loc_bad(const struct pmemstore *ps, uint64_t loc)
+{
+	uint64_t page = PMS_LOC_PAGE(loc), w0, off;
+	unsigned slot = PMS_LOC_SLOT(loc);
+
+	if (!pms_device_any(&ps->dev) || page >= ps->npages)
+		return 0;
+	w0 = __atomic_load_n(&ps->desc[page].w0, __ATOMIC_ACQUIRE);
+	off = ps->sb.data_off + (page << PMS_PAGE_SHIFT);
+	if (PMS_DESC_SLAB_CLASS(w0) == PMS_CLASS_RECORD)
+		return pms_device_overlap(
+			       ps, off + (uint64_t)slot * PMS_RECORD_SIZE,
+			       PMS_RECORD_SIZE) != UINT64_MAX;
+	return pms_device_overlap(ps, off + (uint64_t)slot * PMS_HDR_SIZE,
+				  PMS_HDR_SIZE) != UINT64_MAX;
 }
 
 /*
@@ -1063,7 +1087,8 @@ persist_id_of(struct pmemstore *ps, const void *addr, uuid_t id)
 			       "pool %s: address %p is in pool metadata",
 			       ps->path, addr);
 	p = (uint64_t)(a - ps->data) >> PMS_PAGE_SHIFT;
-	if (PMS_GUARD(&g, ps->base, ps->map_len))
+	pms_guard_push(&g, ps->base, ps->map_len);
+	if (sigsetjmp(g.env, 0))
 		return pms_guard_failed(&g, ps->path, ps->base,
 					"finding the object at an address");
 	found = id_at(ps, a, p, uuid);
@@ -1082,7 +1107,7 @@ struct each {
 	int (*cb)(const uuid_t id, void *ptr, size_t size, void *arg);
 	void *arg;
 	uint64_t objects, bytes; /* counted (pms_obj_count) */
-	uint64_t unreadable;	 /* entries whose object faulted */
+	uint64_t unreadable;	 /* entries whose header could not be read */
 	uint64_t first;		 /* the pool offset of the first fault */
 };
 
@@ -1158,12 +1183,18 @@ each_entry(struct pmemstore *ps, uint64_t e, unsigned bucket, unsigned idx,
 	struct view v;
 	int r;
 
-	/* an object whose header cannot be read is skipped, and told of at
-	 * the end of the walk */
-	if (PMS_GUARD(&g, ps->base, ps->map_len)) {
+	/*
+	 * An object whose header cannot be read (a media error) is skipped,
+	 * and told of at the end of the walk; a count takes it as an object
+	 * of unknown size (0 bytes).  One on a bad block whose header reads
+	 * is listed (persist_get says EIO).
+	 */
+	pms_guard_push(&g, ps->base, ps->map_len);
+	if (sigsetjmp(g.env, 0)) {
+		pms_guard_failed(&g, ps->path, ps->base, "walking the objects");
 		if (ea->unreadable++ == 0)
 			ea->first = g.addr - (uintptr_t)ps->base;
-		pms_guard_failed(&g, ps->path, ps->base, "walking the objects");
+		ea->objects += ea->cb == NULL;
 		return 0;
 	}
 	r = live_entry(ps, e, bucket, idx, seg, &v);
@@ -1203,18 +1234,20 @@ pmemstore_foreach(struct pmemstore *ps,
 
 /*
  * pms_obj_count -- objects and bytes by a walk of the index: O(objects),
- * for the statistics of a pool opened after a crash
+ * for the statistics of a pool opened after a crash.  0; 1 when some
+ * headers could not be read (media errors: counted as objects of 0
+ * bytes, so the figures are not exact); -1 on failure.
  */
 int
 pms_obj_count(struct pmemstore *ps, uint64_t *objects, uint64_t *bytes)
 {
 	struct each ea = {0};
 
-	if (pms_index_walk(ps, each_entry, &ea) || unreadable(ps, &ea))
+	if (pms_index_walk(ps, each_entry, &ea))
 		return -1;
 	*objects = ea.objects;
 	*bytes = ea.bytes;
-	return 0;
+	return ea.unreadable != 0;
 }
 
 /* keep_entry -- pms_obj_sweep's test: the entry is a live object's */
@@ -1222,10 +1255,22 @@ static int
 keep_entry(struct pmemstore *ps, uint64_t e, unsigned bucket, unsigned idx,
 	   const struct pms_bucket *seg, void *arg)
 {
+	struct pms_guard g;
 	struct view v;
+	int r;
 
 	(void)arg;
-	return live_entry(ps, e, bucket, idx, seg, &v);
+	/* an object whose header cannot be read stays */
+	if (loc_bad(ps, PMS_ENTRY_LOC(e)))
+		return 1;
+	pms_guard_push(&g, ps->base, ps->map_len);
+	if (sigsetjmp(g.env, 0)) {
+		pms_guard_failed(&g, ps->path, ps->base, "sweeping the index");
+		return 1;
+	}
+	r = live_entry(ps, e, bucket, idx, seg, &v);
+	pms_guard_pop(&g);
+	return r;
 }
 
 /*
@@ -1263,8 +1308,11 @@ pms_obj_run_dead(struct pmemstore *ps, uint64_t p)
 	struct view v;
 	int r;
 
-	if (PMS_DESC_HEAD_RPAGE(w0) >= ps->npages || !verify_at(ps, loc, &v) ||
-	    v.npages == 0 || v.page != p)
+	if (PMS_DESC_HEAD_RPAGE(w0) >= ps->npages)
+		return 1;
+	if (loc_bad(ps, loc))
+		return 0; /* its record cannot be read: it stays */
+	if (!verify_at(ps, loc, &v) || v.npages == 0 || v.page != p)
 		return 1;
 	r = slot_live(ps, loc, v.uuid);
 	return r < 0 ? -1 : !r;
@@ -1304,7 +1352,7 @@ slot_live(struct pmemstore *ps, uint64_t loc, const uint8_t *uuid)
  */
 int
 pms_obj_validate(struct pmemstore *ps, uint64_t p, unsigned cls, uint64_t *live,
-		 struct pms_obj_run *runs, unsigned *nruns)
+		 uint64_t *unknown, struct pms_obj_run *runs, unsigned *nruns)
 {
 	const struct pms_class *c = &pms_classes[cls];
 	struct pms_desc *d = &ps->desc[p];
@@ -1312,11 +1360,19 @@ pms_obj_validate(struct pmemstore *ps, uint64_t p, unsigned cls, uint64_t *live,
 	int changed = 0;
 
 	*nruns = 0;
+	*unknown = 0;
 	for (unsigned i = 0; i < c->nslots; i++) {
 		uint64_t loc = PMS_LOC(p, i), *check;
 		struct view v;
 		int r;
 
+		/* a header on a bad block cannot be read: its slot keeps its
+		 * bit and is never handed out (unknown) */
+		if (loc_bad(ps, loc)) {
+			bits |= ld64(&d->w1) & (1ULL << i);
+			*unknown |= 1ULL << i;
+			continue;
+		}
 		if (verify_at(ps, loc, &v)) {
 			r = slot_live(ps, loc, v.uuid);
 			if (r < 0)

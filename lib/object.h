@@ -21,6 +21,7 @@ int pms_obj_sweep(struct pmemstore *ps);
 int pms_obj_count(struct pmemstore *ps, uint64_t *objects, uint64_t *bytes);
 int pms_obj_run_dead(struct pmemstore *ps, uint64_t p);
 int pms_obj_validate(struct pmemstore *ps, uint64_t p, unsigned cls,
-		     uint64_t *live, struct pms_obj_run *runs, unsigned *nruns);
+		     uint64_t *live, uint64_t *unknown,
+		     struct pms_obj_run *runs, unsigned *nruns);
 
 #endif /* PMS_OBJECT_H */

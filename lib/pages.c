@@ -104,6 +104,7 @@ pms_pages_init(struct pms_pages *pg)
 	pg->root = NULL;
 	pg->nfree = 0;
 	pg->hwm = 0;
+	pg->cap = UINT64_MAX;
 	pg->seed = 0x9e3779b97f4a7c15ULL;
 	pg->holes = NULL;
 	pg->nholes = 0;

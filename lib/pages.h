@@ -15,6 +15,8 @@ struct pms_pages {
 	struct pms_extent *root;  /* treap of free extents, keyed by start */
 	uint64_t nfree;		  /* free pages */
 	uint64_t hwm;		  /* high-water mark, in pages (see layout.h) */
+	uint64_t cap;		  /* the mark never passes it: descriptors
+				   * from here on lie on a bad block */
 	uint64_t seed;		  /* treap priorities */
 	struct pms_extent *holes; /* pages punched and not reserved since */
 	uint64_t nholes;	  /* pages in holes */

@@ -289,6 +289,8 @@ pms_hwm_extend(struct pmemstore *ps, uint64_t end)
 		n = end + PMS_GROUP_PAGES * 2;
 	if (n > ps->npages)
 		n = ps->npages;
+	if (n > ps->pages.cap)
+		n = ps->pages.cap; /* descriptors on a bad block beyond */
 	/* blocks under the new descriptors before the loop below reads them
 	 * (a load from a tmpfs hole allocates too) or anything writes them */
 	err = reserve_bytes(ps, PMS_DESC_OFF + old * sizeof(struct pms_desc),
@@ -828,7 +830,8 @@ guarded(struct pmemstore *ps, uint64_t fsize, int fmt)
 	struct pms_guard g;
 	int r;
 
-	if (PMS_GUARD(&g, ps->base, ps->map_len))
+	pms_guard_push(&g, ps->base, ps->map_len);
+	if (sigsetjmp(g.env, 0))
 		return pms_guard_failed(&g, ps->path, ps->base,
 					fmt ? "creating the pool"
 					    : "opening the pool");
@@ -978,15 +981,33 @@ format(struct pmemstore *ps, uint64_t size)
 	ps->pages.hwm = 0;
 	if (pms_hwm_extend(ps, PMS_HWM_INITIAL)) /* fences */
 		return -1;
-	/* the index: a segment at page 0, its directory at page 4 */
-	err = reserve_bytes(ps, data_off, (PMS_SEG_PAGES + 1) * PMS_PAGE_SIZE);
+	/*
+	 * the index: a segment at the first aligned pages with no bad block
+	 * (page 0 on a sound device), its directory on the page after
+	 */
+	uint64_t seg = 0,
+		 lim = npages < PMS_HWM_INITIAL ? npages : PMS_HWM_INITIAL;
+
+	while (seg + PMS_SEG_PAGES + 1 <= lim &&
+	       pms_device_range_bad(&ps->dev,
+				    data_off + (seg << PMS_PAGE_SHIFT),
+				    (PMS_SEG_PAGES + 1) * PMS_PAGE_SIZE))
+		seg += PMS_SEG_PAGES;
+	if (seg + PMS_SEG_PAGES + 1 > lim)
+		return pms_err(EIO,
+			       "pool %s: no room for the index among the bad "
+			       "blocks of the device",
+			       ps->path);
+	err = reserve_bytes(ps, data_off + (seg << PMS_PAGE_SHIFT),
+			    (PMS_SEG_PAGES + 1) * PMS_PAGE_SIZE);
 	if (err)
-		return reserve_fail(
-			ps, err, data_off + (PMS_SEG_PAGES + 1) * PMS_PAGE_SIZE,
-			"the index");
+		return reserve_fail(ps, err,
+				    data_off + ((seg + PMS_SEG_PAGES + 1)
+						<< PMS_PAGE_SHIFT),
+				    "the index");
 	ps->data = ps->base + data_off;
 	ps->objects = ps->bytes = 0;
-	if (pms_index_format(ps, 0, PMS_SEG_PAGES))
+	if (pms_index_format(ps, seg, seg + PMS_SEG_PAGES))
 		return -1;
 	for (int c = 0; c < 2; c++) {
 		struct pms_clean *d = &ps->sbp[c]->clean;
@@ -1102,10 +1123,11 @@ shutdown_clean(struct pmemstore *ps)
 {
 	uint64_t gfree;
 	int64_t objects, bytes;
+	int inexact = 0;
 
 	if (ps->dirty) {
 		if (pms_heap_settle(ps, 1) || pms_obj_sweep(ps) ||
-		    pms_obj_count(ps, &ps->objects, &ps->bytes))
+		    (inexact = pms_obj_count(ps, &ps->objects, &ps->bytes)) < 0)
 			return -1;
 	} else {
 		pms_heap_sums(ps, &gfree, &objects, &bytes);
@@ -1114,6 +1136,10 @@ shutdown_clean(struct pmemstore *ps)
 	}
 	if (pms_index_close(ps))
 		return -1;
+	/* objects a media error hid: no exact counts, so no clean record
+	 * (the next open counts again) */
+	if (inexact)
+		return 0;
 	return clean_write(ps, 1);
 }
 
@@ -1130,7 +1156,8 @@ pmemstore_close(struct pmemstore *ps)
 
 		/* a media error: the pool stays not clean (the next open
 		 * recovers), the handle goes all the same */
-		if (PMS_GUARD(&g, ps->base, ps->map_len)) {
+		pms_guard_push(&g, ps->base, ps->map_len);
+		if (sigsetjmp(g.env, 0)) {
 			ret = pms_guard_failed(&g, ps->path, ps->base,
 					       "closing the pool");
 		} else {
@@ -1181,7 +1208,7 @@ pmemstore_stats(struct pmemstore *ps, struct pmemstore_stats *st)
 			 st->pages_bad;
 	if (ps->dirty) {
 		/* after a crash: a walk of the index, O(objects) */
-		if (pms_obj_count(ps, &st->objects, &st->bytes))
+		if (pms_obj_count(ps, &st->objects, &st->bytes) < 0)
 			return -1;
 	} else {
 		st->objects = ps->objects + (uint64_t)objects;

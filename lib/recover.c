@@ -40,6 +40,7 @@
 #include "flush.h"
 #include "errors.h"
 #include "recover.h"
+#include "device.h"
 #include "plant.h"
 
 /* one pending repair: an 8-byte store */
@@ -314,6 +315,12 @@ scan(struct pmemstore *ps, struct fixes *f, struct tally *ty)
 				goto out;
 			}
 			ty->bad++;
+			/* to give back, if the device no longer lists it */
+			if (pms_device_note_bad(&ps->dev, p)) {
+				pms_err(ENOMEM, "pool %s: out of memory",
+					ps->path);
+				goto out;
+			}
 			break;
 		default:
 			pms_err(EIO,
@@ -362,6 +369,7 @@ pms_recover(struct pmemstore *ps)
 		ps->dirty = 1;
 		f.n = 0;
 		memset(&t, 0, sizeof(t));
+		ps->dev.nnoted = 0;
 		pms_heap_cands_reset(ps);
 		pms_pages_fini(&ps->pages);
 		pms_pages_init(&ps->pages);

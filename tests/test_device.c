@@ -2709,11 +2709,430 @@ static CU_TestInfo usc_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
+/* ======================================================================
+ * regressions: what review found (each failed before its fix)
+ * ==================================================================== */
+
+/* obj_offsets -- pool offsets of objects, through a read-only open */
+static void
+obj_offsets(const char *path, struct obj *o, unsigned n)
+{
+	struct pmemstore *ps =
+		EXPECT_PTR(pmemstore_open(path, PMEMSTORE_RDONLY));
+	uintptr_t base;
+
+	if (ps == NULL)
+		return;
+	base = pool_base(path);
+	for (unsigned i = 0; i < n; i++) {
+		void *p = persist_get(ps, o[i].id, NULL);
+
+		CU_ASSERT_PTR_NOT_NULL(p);
+		o[i].off = p ? (uint64_t)((uintptr_t)p - base) : 0;
+	}
+	EXPECT_OK(pmemstore_close(ps));
+}
+
+/*
+ * test_lost_bit_bad_slab -- after a crash, a live object whose bit did not
+ * land shares a slab page with a bad block: freeing its neighbour must
+ * neither free nor withhold its page (the hint bitmap is not the truth)
+ */
+static void
+test_lost_bit_bad_slab(void)
+{
+	for (int fail = 0; fail < 2; fail++) {
+		char *path = test_pool_path("dev_lostbit");
+		struct obj o[2];
+		struct crash c = {path, 1, NULL, o, 2};
+
+		seams_clear();
+		crash_objs(o, 2);
+		o[0].size = o[1].size = 50;
+		CU_ASSERT_EQUAL_FATAL(run_in_child(crash_child, &c), 0);
+		obj_offsets(path, o, 2);
+		struct geo g = read_geo(path);
+		uint64_t pg = page_of(&g, o[0].off);
+
+		CU_ASSERT_EQUAL_FATAL(page_of(&g, o[1].off), pg);
+		struct pms_desc d = get_desc(path, pg);
+
+		/* the crash lost the first object's bit (entry and header
+		 * landed): the lower slot's */
+		CU_ASSERT_FATAL(__builtin_popcountll(d.w1) == 2);
+		put_desc(path, pg, d.w0, d.w1 & (d.w1 - 1));
+		seam_set("PMEMSTORE_TEST_BADBLOCKS", "%" PRIu64 ":512",
+			 page_off(&g, pg) + PAGE - 512);
+		if (fail)
+			seam_set("PMEMSTORE_TEST_CLEAR_FAIL", "1");
+		struct pmemstore *ps = EXPECT_PTR(pmemstore_open(path, 0));
+
+		if (ps == NULL) {
+			seams_clear();
+			test_pool_remove(path);
+			return;
+		}
+		CU_ASSERT(obj_intact(ps, &o[0]));
+		EXPECT_OK(persist_free(ps, o[1].id));
+		CU_ASSERT(obj_intact(ps, &o[0]));
+		EXPECT_OK(pmemstore_close(ps));
+		CU_ASSERT_NOT_EQUAL(get_desc(path, pg).w0, PMS_DESC_BAD);
+		seams_clear();
+		ps = EXPECT_PTR(pmemstore_open(path, 0));
+		if (ps) {
+			CU_ASSERT(obj_intact(ps, &o[0]));
+			EXPECT_OK(pmemstore_close(ps));
+		}
+		expect_clean(path);
+		test_pool_remove(path);
+	}
+}
+
+/* what dirty_poisoned_child reports */
+enum { DP_OK = 0, DP_OPEN = 20, DP_INFO, DP_GET, DP_CLOSE };
+
+/* dp_args -- what the child needs */
+struct dp_args {
+	const char *path;
+	struct obj *o;
+};
+
+/* dp_child -- see dirty_poisoned_child */
+static int
+dp_child(void *arg)
+{
+	struct dp_args *a = arg;
+	struct pmemstore_info in;
+	struct pmemstore_stats st;
+	struct pmemstore *ps = pmemstore_open(a->path, 0);
+
+	if (ps == NULL)
+		return DP_OPEN;
+	if (pmemstore_info(ps, &in) || pmemstore_stats(ps, &st) ||
+	    in.objects != 2)
+		return DP_INFO;
+	errno = 0;
+	if (persist_get(ps, a->o[0].id, NULL) != NULL || errno != EIO)
+		return DP_GET;
+	if (pmemstore_close(ps))
+		return DP_CLOSE;
+	return DP_OK;
+}
+
+/*
+ * test_dirty_poisoned -- a crashed pool reopened with its objects' page
+ * bad and poisoned: stats, info and close work (the objects count, of
+ * unknown size), the pool is left not clean, and recovers once the
+ * device reads again
+ */
+static void
+test_dirty_poisoned(void)
+{
+	char *path = test_pool_path("dev_dirtyp");
+	struct obj o[2];
+	struct crash c = {path, 1, NULL, o, 2};
+
+	seams_clear();
+	crash_objs(o, 2);
+	o[0].size = o[1].size = 100;
+	CU_ASSERT_EQUAL_FATAL(run_in_child(crash_child, &c), 0);
+	obj_offsets(path, o, 2);
+	struct geo g = read_geo(path);
+	uint64_t pg = page_off(&g, page_of(&g, o[0].off));
+
+	seam_set("PMEMSTORE_TEST_BADBLOCKS", "%" PRIu64 ":4096", pg);
+	seam_set("PMEMSTORE_TEST_SIGBUS", "%" PRIu64, pg);
+	struct dp_args a = {path, o};
+	int st = run_in_child(dp_child, &a);
+
+	CU_ASSERT_EQUAL(st, DP_OK);
+	if (st != DP_OK)
+		fprintf(stderr, "dirty_poisoned: child status %d\n", st);
+	seams_clear();
+	all_intact(path, o, 2);
+	expect_clean(path);
+	test_pool_remove(path);
+}
+
+/* meta_child -- allocate 1 MiB objects until the pool says no */
+static int
+meta_child(void *arg)
+{
+	struct pmemstore *ps = pmemstore_open(arg, 0);
+	int n = 0;
+
+	if (ps == NULL)
+		return 20;
+	for (;;) {
+		uuid_t id;
+
+		test_uuid(id);
+		errno = 0;
+		if (persist_alloc(ps, id, MIB, 0) == NULL)
+			break;
+		n++;
+	}
+	if (errno != ENOMEM || n == 0)
+		return 21;
+	return pmemstore_close(ps) ? 22 : 0;
+}
+
+/*
+ * test_meta_bad -- a bad block under descriptors above the mark: the mark
+ * never reaches it (pages from there on withheld, allocations end with
+ * ENOMEM, no SIGBUS); under descriptors below the mark: the open fails
+ * with EIO naming the offset
+ */
+static void
+test_meta_bad(void)
+{
+	char *path = test_pool_path("dev_meta");
+	struct pmemstore *ps;
+
+	seams_clear();
+	ps = EXPECT_PTR(pmemstore_create(path, 128 * MIB, 0600));
+	if (ps == NULL)
+		return;
+	EXPECT_OK(pmemstore_close(ps));
+	struct geo g = read_geo(path);
+	uint64_t above = (PMS_DESC_OFF + 20000 * 16) & ~(PAGE - 1);
+
+	CU_ASSERT_FATAL(20000 > g.hwm && 20000 < g.npages);
+	seam_set("PMEMSTORE_TEST_BADBLOCKS", "%" PRIu64 ":4096", above);
+	seam_set("PMEMSTORE_TEST_SIGBUS", "%" PRIu64, above);
+	ps = EXPECT_PTR(pmemstore_open(path, 0));
+	if (ps) {
+		struct pmemstore_info in = get_info(ps);
+
+		CU_ASSERT(in.pages_bad >= g.npages - 20000 - 256);
+		EXPECT_OK(pmemstore_close(ps));
+	}
+	CU_ASSERT_EQUAL(run_in_child(meta_child, path), 0);
+	/* below the mark */
+	seam_set("PMEMSTORE_TEST_BADBLOCKS", "%" PRIu64 ":512",
+		 (uint64_t)PMS_DESC_OFF + 512);
+	unsetenv("PMEMSTORE_TEST_SIGBUS");
+	EXPECT_FAIL_PTR(pmemstore_open(path, 0), EIO);
+	CU_ASSERT(strstr(pmemstore_errormsg(), "8704") != NULL);
+	seams_clear();
+	expect_clean(path);
+	test_pool_remove(path);
+}
+
+/*
+ * test_index_avoids_bad -- create with a bad block on data page 0: the
+ * index goes elsewhere, nothing in use lies on a bad page
+ */
+static void
+test_index_avoids_bad(void)
+{
+	char *path = test_pool_path("dev_idxbad");
+	struct pmemstore *ps;
+	struct geo g;
+	struct obj o;
+
+	seams_clear();
+	/* data page 0 of a 16 MiB pool starts at 2 MiB */
+	seam_set("PMEMSTORE_TEST_BADBLOCKS", "%llu:4096", 2ULL << 20);
+	ps = EXPECT_PTR(pmemstore_create(path, POOL_SIZE, 0600));
+	if (ps == NULL) {
+		seams_clear();
+		return;
+	}
+	struct pmemstore_info in = get_info(ps);
+
+	CU_ASSERT_EQUAL(in.pages_bad_used, 0);
+	CU_ASSERT_EQUAL(in.pages_bad, 1);
+	CU_ASSERT_EQUAL_FATAL(obj_alloc(ps, pool_base(path), &o, 100), 0);
+	CU_ASSERT(obj_intact(ps, &o));
+	EXPECT_OK(pmemstore_close(ps));
+	g = read_geo(path);
+	CU_ASSERT_EQUAL(g.data_off, 2ULL << 20);
+	CU_ASSERT_EQUAL(get_desc(path, 0).w0, PMS_DESC_BAD);
+	seams_clear();
+	ps = EXPECT_PTR(pmemstore_open(path, 0));
+	if (ps) {
+		CU_ASSERT(obj_intact(ps, &o));
+		EXPECT_OK(pmemstore_close(ps));
+	}
+	expect_clean(path);
+	test_pool_remove(path);
+}
+
+/*
+ * test_usc_unknown_keeps -- an open where the count is unknown does not
+ * erase the known count of the open before it: the unsafe shutdown is
+ * still found
+ */
+static void
+test_usc_unknown_keeps(void)
+{
+	char *path = test_pool_path("dev_uscunk");
+	struct obj o[1];
+	struct crash c = {path, 1, "5", o, 1};
+
+	seams_clear();
+	crash_objs(o, 1);
+	CU_ASSERT_EQUAL_FATAL(run_in_child(crash_child, &c), 0);
+	c.create = 0;
+	c.usc = NULL;
+	c.nobjs = 0;
+	CU_ASSERT_EQUAL_FATAL(run_in_child(crash_child, &c), 0);
+	seam_set("PMEMSTORE_TEST_USC", "6");
+	struct pmemstore *ps = EXPECT_PTR(pmemstore_open(path, 0));
+
+	if (ps) {
+		struct pmemstore_info in = get_info(ps);
+
+		CU_ASSERT(in.flags & PMEMSTORE_INFO_UNSAFE);
+		CU_ASSERT(in.flags & PMEMSTORE_INFO_CHECKED);
+		CU_ASSERT_EQUAL(in.usc_recorded, 5);
+		EXPECT_OK(pmemstore_close(ps));
+	}
+	seams_clear();
+	test_pool_remove(path);
+}
+
+/*
+ * test_bad_reclaimed -- a BAD page the device's list no longer names (the
+ * list read: here the seam with another range) is free again
+ */
+static void
+test_bad_reclaimed(void)
+{
+	char *path = test_pool_path("dev_reclaim");
+	struct pmemstore *ps;
+	struct geo g;
+
+	seams_clear();
+	ps = EXPECT_PTR(pmemstore_create(path, POOL_SIZE, 0600));
+	if (ps == NULL)
+		return;
+	EXPECT_OK(pmemstore_close(ps));
+	g = read_geo(path);
+	seam_set("PMEMSTORE_TEST_BADBLOCKS", "%" PRIu64 ":512",
+		 page_off(&g, 100));
+	ps = EXPECT_PTR(pmemstore_open(path, 0));
+	if (ps)
+		EXPECT_OK(pmemstore_close(ps));
+	CU_ASSERT_EQUAL(get_desc(path, 100).w0, PMS_DESC_BAD);
+	/* the list read again: page 200 bad now, page 100 no more */
+	seam_set("PMEMSTORE_TEST_BADBLOCKS", "%" PRIu64 ":512",
+		 page_off(&g, 200));
+	ps = EXPECT_PTR(pmemstore_open(path, 0));
+	if (ps) {
+		struct pmemstore_info in = get_info(ps);
+
+		CU_ASSERT_EQUAL(in.pages_bad, 1);
+		EXPECT_OK(pmemstore_close(ps));
+	}
+	CU_ASSERT_EQUAL(get_desc(path, 100).w0, 0);
+	CU_ASSERT_EQUAL(get_desc(path, 200).w0, PMS_DESC_BAD);
+	/* no list (no seam, a tmpfs file): BAD stays */
+	seams_clear();
+	ps = EXPECT_PTR(pmemstore_open(path, 0));
+	if (ps) {
+		struct pmemstore_info in = get_info(ps);
+
+		if (!(in.flags & PMEMSTORE_INFO_BADBLOCKS))
+			CU_ASSERT_EQUAL(in.pages_bad, 1);
+		EXPECT_OK(pmemstore_close(ps));
+	}
+	expect_clean(path);
+	test_pool_remove(path);
+}
+
+/* seen_cb_any -- foreach callback that accepts every object */
+static int
+seen_cb_any(const uuid_t id, void *ptr, size_t size, void *arg)
+{
+	(void)id;
+	(void)ptr;
+	(void)size;
+	(void)arg;
+	return 0;
+}
+
+/* poison_child -- poison the index directory at run time: get, foreach
+ * and id_of say EIO, the process lives */
+static int
+poison_child(void *arg)
+{
+	const char *path = arg;
+	struct pmemstore *ps = pmemstore_open(path, 0);
+	struct obj o;
+	uintptr_t base;
+	FILE *f;
+
+	if (ps == NULL)
+		return 20;
+	base = pool_base(path);
+	if (obj_alloc(ps, base, &o, 100))
+		return 21;
+	void *p = persist_get(ps, o.id, NULL);
+	struct geo g = read_geo(path);
+	uint64_t dir = (uint64_t)(g.data_off + 4 * PAGE); /* a fresh pool's */
+
+	f = tmpfile();
+	if (f == NULL ||
+	    mmap((void *)(base + dir), PAGE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, fileno(f), 0) == MAP_FAILED)
+		return 22;
+	fclose(f);
+	errno = 0;
+	if (persist_get(ps, o.id, NULL) != NULL || errno != EIO)
+		return 23;
+	errno = 0;
+	if (pmemstore_foreach(ps, seen_cb_any, NULL) != -1 || errno != EIO)
+		return 24;
+	uuid_t id;
+
+	errno = 0;
+	if (persist_id_of(ps, p, id) != -1 || errno != EIO)
+		return 25;
+	return 0; /* no close: the directory page is gone from the map */
+}
+
+/*
+ * test_runtime_poison -- a page the library reads turns bad while the
+ * pool is open (the directory): calls fail with EIO, nothing dies
+ */
+static void
+test_runtime_poison(void)
+{
+	char *path = test_pool_path("dev_rtpoison");
+	struct pmemstore *ps;
+
+	seams_clear();
+	ps = EXPECT_PTR(pmemstore_create(path, POOL_SIZE, 0600));
+	if (ps == NULL)
+		return;
+	EXPECT_OK(pmemstore_close(ps));
+	int st = run_in_child(poison_child, path);
+
+	CU_ASSERT_EQUAL(st, 0);
+	if (st)
+		fprintf(stderr, "runtime_poison: child status %d\n", st);
+	test_pool_remove(path);
+}
+
+static CU_TestInfo regress_tests[] = {
+	{"lost_bit_bad_slab", test_lost_bit_bad_slab},
+	{"dirty_poisoned", test_dirty_poisoned},
+	{"meta_bad", test_meta_bad},
+	{"index_avoids_bad", test_index_avoids_bad},
+	{"usc_unknown_keeps", test_usc_unknown_keeps},
+	{"bad_reclaimed", test_bad_reclaimed},
+	{"runtime_poison", test_runtime_poison},
+	CU_TEST_INFO_NULL,
+};
+
 static CU_SuiteInfo suites[] = {
 	{"info", NULL, NULL, NULL, NULL, info_tests},
 	{"badblocks", NULL, NULL, NULL, NULL, bb_tests},
 	{"sigbus", NULL, NULL, NULL, NULL, sigbus_tests},
 	{"usc", NULL, NULL, NULL, NULL, usc_tests},
+	{"regress", NULL, NULL, NULL, NULL, regress_tests},
 	CU_SUITE_INFO_NULL,
 };
 
