@@ -32,7 +32,8 @@
  * cleared the only way the emulation allows (umount, ndctl
  * disable-namespace and enable-namespace: the pmem driver re-reads the
  * region's empty list; a write through the block device cannot clear them,
- * QEMU has no clear-error command) and both pools must open again.
+ * QEMU has no clear-error command) and both pools must open again, the
+ * withheld page of the first reclaimed.
  *
  * devdax: backing DEVDAX with INFO_MAP_SYNC, the device's alignment (sysfs
  * /sys/dev/char/M:m/align) in info.align, the mapping and every object of
@@ -927,6 +928,10 @@ fsdax(const char *path)
 	if (ps != NULL) {
 		in = get_info(ps, "fsdax pool A after clearing");
 		check(in.bad_ranges == 0, "fsdax: pool A has no bad range");
+		check(in.pages_bad == 0,
+		      "fsdax: pool A's withheld page is reclaimed now that the "
+		      "device lists no bad block there (pages_bad %" PRIu64 ")",
+		      in.pages_bad);
 		wrong = verify_objs(ps, objs, NOBJS, -1);
 		check(wrong == 0,
 		      "fsdax: pool A's objects read back (%u "
