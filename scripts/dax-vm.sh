@@ -8,12 +8,14 @@
 # missing (qemu-system-x86 busybox-static ndctl daxctl e2fsprogs cpio kmod),
 # downloads Debian's current 6.1 kernel package (linux-image-6.1.0-N-amd64,
 # the one linux-image-amd64 depends on) and builds a busybox initramfs,
-# both cached; builds BUILDDIR and tests/dax/daxcheck; boots a guest whose
-# first NVDIMM becomes /dev/pmem0 (ext4, mounted -o dax) and whose second
-# becomes the device-dax node /dev/dax1.0.  Inside the guest, without
-# PMEM_IS_PMEM_FORCE, it runs every selected BUILDDIR/tests/test_* program
-# with PMEMSTORE_TEST_DIR on the DAX mount, then daxcheck on a pool file on
-# the DAX mount and on the whole /dev/dax1.0.  The guest reports each
+# both cached; builds BUILDDIR and tests/dax/daxcheck and mediacheck; boots
+# a guest whose first NVDIMM becomes /dev/pmem0 (ext4, mounted -o dax) and
+# whose second becomes the device-dax node /dev/dax1.0.  Inside the guest,
+# without PMEM_IS_PMEM_FORCE, it runs every selected BUILDDIR/tests/test_*
+# program with PMEMSTORE_TEST_DIR on the DAX mount, then daxcheck and
+# mediacheck (pmemstore_info, bad blocks planted through
+# /sys/block/pmem0/badblocks, media errors as EIO) on pool files on the DAX
+# mount and on the whole /dev/dax1.0.  The guest reports each
 # result and its exit status on the serial console, tagged with a token
 # made for this run; this script prints them and exits with that status.
 #
@@ -199,18 +201,20 @@ build_base_initramfs() {
 	find "$kroot" -maxdepth 1 -name 'base-*.cpio' ! -name "${base##*/}" -delete
 }
 
-# build_daxcheck -- tests/dax/daxcheck, from the build tree if CMake built
-# it (tests/dax added to tests/CMakeLists.txt), else compiled here
-build_daxcheck() {
-	daxcheck=$build/tests/dax/daxcheck
-	if [ -x "$daxcheck" ] && [ "$daxcheck" -nt "$top/tests/dax/daxcheck.c" ]; then
+# build_daxprog -- tests/dax/NAME (daxcheck, mediacheck), from the build
+# tree if CMake built it (tests/dax added to tests/CMakeLists.txt), else
+# compiled here; its path in daxprog
+build_daxprog() {
+	local name=$1
+	daxprog=$build/tests/dax/$name
+	if [ -x "$daxprog" ] && [ "$daxprog" -nt "$top/tests/dax/$name.c" ]; then
 		return 0
 	fi
-	daxcheck=$build/dax-vm/daxcheck
+	daxprog=$build/dax-vm/$name
 	mkdir -p "$build/dax-vm"
 	# shellcheck disable=SC2046 # word splitting of pkg-config output is wanted
 	cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -I"$top/include" \
-		-o "$daxcheck" "$top/tests/dax/daxcheck.c" \
+		-o "$daxprog" "$top/tests/dax/$name.c" \
 		$(pkg-config --cflags --libs uuid) \
 		-L"$build/lib" -lpmemstore -Wl,-rpath,"$build/lib"
 }
@@ -319,6 +323,10 @@ done
 cd / || setup_failed "cd /"
 run fsdax daxcheck "$DAXCHECK" /mnt/pmem/x.pool
 run devdax daxcheck "$DAXCHECK" /dev/dax1.0
+# mediacheck plants bad blocks under /mnt/pmem and clears them at the end
+# by re-enabling namespace0.0 (umount, mount again): keep it last on fsdax
+run fsdax mediacheck "$MEDIACHECK" fsdax /mnt/pmem/media.pool
+run devdax mediacheck "$MEDIACHECK" devdax /dev/dax1.0
 
 if [ "$nfail" -ne 0 ]; then
 	echo
@@ -346,6 +354,7 @@ build_payload() {
 		printf 'TESTS=%q\n' "${tests[*]}"
 		printf 'TESTBIN=%q\n' "$build/tests"
 		printf 'DAXCHECK=%q\n' "$daxcheck"
+		printf 'MEDIACHECK=%q\n' "$mediacheck"
 		printf 'TEST_TIMEOUT=%q\n' "$test_timeout"
 	} >"$stage/etc/pmemstore-vm/params"
 	local t
@@ -353,6 +362,7 @@ build_payload() {
 		copy_with_libs "$stage" "$build/tests/$t"
 	done
 	copy_with_libs "$stage" "$daxcheck"
+	copy_with_libs "$stage" "$mediacheck"
 	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) \
 		>"$work/payload.cpio"
 	rm -rf "$stage"
@@ -394,7 +404,10 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
 fi
 cmake --build "$build" -j "$(nproc)" >/dev/null
 [ -e "$build/lib/libpmemstore.so" ] || die "$build/lib/libpmemstore.so was not built"
-build_daxcheck
+build_daxprog daxcheck
+daxcheck=$daxprog
+build_daxprog mediacheck
+mediacheck=$daxprog
 
 tests=()
 if [ -n "${PMEMSTORE_VM_TESTS:-}" ]; then
@@ -414,7 +427,7 @@ else
 		tests+=("$t")
 	done
 fi
-log "test programs: ${tests[*]:-(none)} + daxcheck"
+log "test programs: ${tests[*]:-(none)} + daxcheck, mediacheck"
 
 token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 build_payload
