@@ -775,6 +775,33 @@ fsdax(const char *path)
 	alloc_objs(ps2, path2, objs2, NSMALL + 2, 2000);
 	close_pool(ps2, "fsdax pool B");
 
+	/*
+	 * A bad block that appears while the pool is open, under a page this
+	 * open never mapped (a clean open reads no slab page): the library's
+	 * read of the object's header takes a real SIGBUS from the DAX fault,
+	 * which must come back as EIO.
+	 */
+	phase("fsdax: a bad block under an open pool");
+	ps2 = open_pool(path2, 0, "fsdax pool B, open");
+	if (ps2 != NULL) {
+		struct bad rb;
+
+		if (plant(path2, disk, objs2[0].off, &rb) == 0) {
+			errno = 0;
+			void *p = persist_get(ps2, objs2[0].id, NULL);
+			int e = errno;
+
+			check(p == NULL && e == EIO &&
+				      strstr(pmemstore_errormsg(), "SIGBUS"),
+			      "fsdax: persist_get of an object whose page went "
+			      "bad while the pool was open fails with EIO (a "
+			      "SIGBUS caught): %s",
+			      p ? "it returned the object" : lasterr(e));
+			check(1, "fsdax: the process survived the SIGBUS");
+		}
+		close_pool(ps2, "fsdax pool B, open");
+	}
+
 	/* plant: under the live object, its free neighbour, B's descriptors */
 	phase("fsdax: plant bad blocks");
 	struct bad bad[MAXBAD];
