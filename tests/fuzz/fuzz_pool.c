@@ -550,12 +550,18 @@ op_stats(struct run *r)
 	walk(r, NULL, &count, &bytes);
 	if (!r->walked)
 		return;
+	/* a page is free, persistent (used), volatile or bad (1.4: BAD
+	 * descriptors, withheld) */
 	if (st.pages_total != r->ps->npages || st.pages_free > st.pages_total ||
-	    st.pages_free + st.pages_used != st.pages_total)
-		fail("stats: pages total %llu free %llu used %llu",
+	    st.pages_free + st.pages_used + st.pages_volatile + st.pages_bad !=
+		    st.pages_total)
+		fail("stats: pages total %llu free %llu used %llu volatile "
+		     "%llu bad %llu",
 		     (unsigned long long)st.pages_total,
 		     (unsigned long long)st.pages_free,
-		     (unsigned long long)st.pages_used);
+		     (unsigned long long)st.pages_used,
+		     (unsigned long long)st.pages_volatile,
+		     (unsigned long long)st.pages_bad);
 	if (trusts_damage(r))
 		return; /* the counts of a clean close the damage came after */
 	if (st.objects != count || st.bytes != bytes)
