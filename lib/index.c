@@ -617,7 +617,7 @@ probe(struct pmemstore *ps, uint64_t dw, uint64_t h, uint64_t *seg,
       unsigned *depth, uint64_t *prefix)
 {
 	struct pms_guard g;
-	const volatile uint64_t *w;
+	const uint64_t *w;
 	uint64_t sum = 0, nw;
 	int r;
 
@@ -628,15 +628,16 @@ probe(struct pmemstore *ps, uint64_t dw, uint64_t h, uint64_t *seg,
 	r = seg_for(ps, dw, h, seg) ||
 	    seg_meta(ps, *seg, PMS_DIR_DEPTH(dw), h, depth, prefix);
 	if (r == 0) {
-		w = (const volatile uint64_t *)seg_at(ps, *seg);
+		/* atomic loads: inserts of other stripes CAS entries here */
+		w = (const uint64_t *)seg_at(ps, *seg);
 		for (uint64_t k = 0; k < PMS_SEG_PAGES * PMS_PAGE_SIZE / 8;
 		     k += PMS_LINE / 8)
-			sum += w[k];
+			sum += ld(&w[k]);
 		if (*depth == PMS_DIR_DEPTH(dw)) {
-			w = (const volatile uint64_t *)words(ps, dw);
+			w = words(ps, dw);
 			nw = 1ULL << PMS_DIR_DEPTH(dw);
 			for (uint64_t k = 0; k < nw; k += PMS_LINE / 8)
-				sum += w[k];
+				sum += ld(&w[k]);
 		}
 	}
 	pms_guard_pop(&g);
