@@ -549,15 +549,6 @@ pms_device_range_bad(const struct pms_device *dev, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* pms_device_slab_bad -- does slab page p hold bad bytes (no new slot)? */
-int
-pms_device_slab_bad(const struct pmemstore *ps, uint64_t page)
-{
-	return pms_device_overlap(ps,
-				  ps->sb.data_off + (page << PMS_PAGE_SHIFT),
-				  PMS_PAGE_SIZE) != UINT64_MAX;
-}
-
 /* build_pages -- the table of data pages with bad bytes, from dev->bad */
 static int
 build_pages(struct pmemstore *ps)

@@ -94,13 +94,13 @@ int pms_device_record(struct pmemstore *ps);
 uint64_t pms_device_overlap(const struct pmemstore *ps, uint64_t off,
 			    uint64_t len);
 int pms_device_free(struct pmemstore *ps, uint64_t start, uint64_t n);
-int pms_device_slab_bad(const struct pmemstore *ps, uint64_t page);
 int pms_device_note_bad(struct pms_device *dev, uint64_t page);
 int pms_device_range_bad(const struct pms_device *dev, uint64_t off,
 			 uint64_t len);
 
-/* pms_device_any -- may [page, +n) hold a bad page?  (cheap: no bad page
- * at all is the common case) */
+/* pms_device_any -- has the pool any bad data page?  (cheap: none at all
+ * is the common case, and every other test of the device layer is behind
+ * this one on the hot paths) */
 static inline int
 pms_device_any(const struct pms_device *dev)
 {

@@ -410,9 +410,7 @@ pms_heap_run_put(struct pmemstore *ps, struct pms_heap *h, uint64_t page,
 {
 	/* a run on a bad block is cleared or withheld, never cached */
 	if (h == NULL || npages > PMS_RUN_CACHE_MAX ||
-	    (pms_device_any(&ps->dev) &&
-	     pms_device_overlap(ps, ps->sb.data_off + (page << PMS_PAGE_SHIFT),
-				npages << PMS_PAGE_SHIFT) != UINT64_MAX)) {
+	    pms_pages_bad(ps, page, npages)) {
 		pms_pages_free(ps, page, npages);
 		return;
 	}
@@ -504,7 +502,7 @@ slab_new(struct pms_heap *h, uint64_t page, unsigned cls, uint64_t avail,
 	s->group = g;
 	s->avail = avail;
 	s->navail = (unsigned)__builtin_popcountll(avail);
-	if (pms_device_any(&h->ps->dev) && pms_device_slab_bad(h->ps, page)) {
+	if (pms_pages_bad(h->ps, page, 1)) {
 		/* its free slots are dead: none is reserved again */
 		s->bad = 1;
 		s->dead = avail;

@@ -340,9 +340,7 @@ pms_pages_alloc(struct pmemstore *ps, uint64_t n, uint64_t align,
 void
 pms_pages_free(struct pmemstore *ps, uint64_t start, uint64_t n)
 {
-	if (pms_device_any(&ps->dev) &&
-	    pms_device_overlap(ps, ps->sb.data_off + (start << PMS_PAGE_SHIFT),
-			       n << PMS_PAGE_SHIFT) != UINT64_MAX) {
+	if (pms_pages_bad(ps, start, n)) {
 		(void)pms_device_free(ps, start, n);
 		return;
 	}

@@ -88,6 +88,19 @@ pms_page_addr(const struct pmemstore *ps, uint64_t p)
 	return ps->data + (p << PMS_PAGE_SHIFT);
 }
 
+/*
+ * pms_pages_bad -- do data pages [page, +n) hold a bad byte of the
+ * device?  One load and a branch on a pool without bad pages.
+ */
+static inline int
+pms_pages_bad(const struct pmemstore *ps, uint64_t page, uint64_t n)
+{
+	return pms_device_any(&ps->dev) &&
+	       pms_device_overlap(ps,
+				  ps->sb.data_off + (page << PMS_PAGE_SHIFT),
+				  n << PMS_PAGE_SHIFT) != UINT64_MAX;
+}
+
 /* pms_geometry -- the layout create gives a pool of size bytes */
 int pms_geometry(uint64_t size, uint64_t *npages, uint64_t *data_off);
 
