@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "pmemstore.h"
 #include "errors.h"
@@ -23,6 +24,28 @@ pms_err(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
 	va_end(ap);
+	errno = err;
+	return -1;
+}
+
+/*
+ * pms_err_also -- say why a failure reported below matters to the
+ * caller: "<message>; <clause>", errno untouched
+ */
+int
+pms_err_also(const char *fmt, ...)
+{
+	int err = errno;
+	size_t len = strnlen(errmsg, sizeof(errmsg));
+	va_list ap;
+
+	if (len + 2 < sizeof(errmsg)) {
+		errmsg[len++] = ';';
+		errmsg[len++] = ' ';
+		va_start(ap, fmt);
+		vsnprintf(errmsg + len, sizeof(errmsg) - len, fmt, ap);
+		va_end(ap);
+	}
 	errno = err;
 	return -1;
 }

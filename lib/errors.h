@@ -9,4 +9,10 @@
 int pms_err(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * pms_err_also -- append "; " and a formatted clause to the thread's
+ * message, keeping errno; returns -1
+ */
+int pms_err_also(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif /* PMS_ERRORS_H */

@@ -605,6 +605,22 @@ dir_double(struct pmemstore *ps)
 }
 
 /*
+ * grow_fail -- say that the index, not the object, wanted the pages: a
+ * full segment splits (or the directory doubles) before an insert, so an
+ * allocation may need pages of its own even where freed slots would hold
+ * the object
+ */
+static void
+grow_fail(const char *what, uint64_t npages)
+{
+	if (errno == ENOSPC || errno == EDQUOT || errno == ENOMEM)
+		pms_err_also("the pool's index must grow (%s of %llu "
+			     "page%s) before it can name this object",
+			     what, (unsigned long long)npages,
+			     npages == 1 ? "" : "s");
+}
+
+/*
  * probe -- a split's reads before it begins, under the SIGBUS guard: the
  * directory word and the segment's descriptor (seg_for, seg_meta), every
  * line of the segment, and, when the split will double the directory,
@@ -675,10 +691,15 @@ split(struct pmemstore *ps, uint64_t h)
 	/* writers of the segment out, new ones wait (seg_for_write) */
 	__atomic_store_n(&ps->index.splitting, seg + 1, __ATOMIC_SEQ_CST);
 	barrier(ps, depth, prefix);
-	if (depth == PMS_DIR_DEPTH(dw) && dir_double(ps))
+	if (depth == PMS_DIR_DEPTH(dw) && dir_double(ps)) {
+		if (depth < PMS_DIR_MAX_DEPTH) /* else: "the index is full" */
+			grow_fail("a new directory", dir_pages(depth + 1));
 		goto out;
-	if (pms_pages_alloc(ps, PMS_SEG_PAGES, PMS_SEG_PAGES, &twin))
+	}
+	if (pms_pages_alloc(ps, PMS_SEG_PAGES, PMS_SEG_PAGES, &twin)) {
+		grow_fail("a new segment", PMS_SEG_PAGES);
 		goto out;
+	}
 
 	struct pms_bucket *b = seg_at(ps, seg), *t = seg_at(ps, twin);
 

@@ -6,7 +6,8 @@
  * naming the pool (not SIGBUS), with 16 KiB zeroed objects, 16 KiB written
  * objects, 1 MiB objects and small objects; the pool intact afterwards
  * (pmemstore_check clean, every object there after a reopen, freed space
- * reusable); a high-water mark extension that cannot get its descriptors'
+ * reusable, save for the few objects whose names need the index to grow,
+ * which fail with ENOSPC saying so); a high-water mark extension that cannot get its descriptors'
  * blocks; pmemstore_create on a full file system (ENOSPC, no file left).
  *
  * The file system is a small tmpfs mounted (mount(2), as root) on a fresh
@@ -329,35 +330,70 @@ fill_case(size_t size, unsigned flags, const char *name)
 	CU_ASSERT_EQUAL(errno, ENOSPC);
 	CU_ASSERT(extra * size <= 64 * 4096);
 
-	/* free every third object; as many new ones fit in their place */
-	uint64_t freed = 0;
+	/*
+	 * Free every third object; new ones (other names) fit in their
+	 * place.  The index may still need pages of its own: new names can
+	 * fill a segment that must split, or a directory that must double,
+	 * and on a full file system that fails (ENOSPC, saying so).  Such
+	 * misses are few; every other allocation must succeed.
+	 */
+	uint64_t freed = 0, got = 0, grow = 0;
 	for (uint64_t i = 0; i < r->n; i += 3) {
 		id_of(1, i, id);
 		EXPECT_OK(persist_free(ps, id));
 		freed++;
 	}
+	uint8_t *ok = calloc(freed ? freed : 1, 1);
+	CU_ASSERT_FATAL(ok != NULL);
 	for (uint64_t i = 0; i < freed; i++) {
 		id_of(2, i, id);
-		void *p = EXPECT_PTR(persist_alloc(ps, id, size, flags));
-		if (p == NULL)
-			break;
+		errno = 0;
+		void *p = persist_alloc(ps, id, size, flags);
+		if (p == NULL) {
+			int index = errno == ENOSPC &&
+				    strstr(pmemstore_errormsg(),
+					   "index must grow") != NULL;
+			CU_ASSERT(index);
+			if (!index || grow++ == 0)
+				fprintf(stderr, "\nobject %llu: errno %d: %s\n",
+					(unsigned long long)i, errno,
+					pmemstore_errormsg());
+			continue;
+		}
+		ok[i] = 1;
+		got++;
 		if (!zero) {
 			pattern_fill(p, size, id);
 			persist(ps, p, size);
 		}
 	}
+	CU_ASSERT(grow <= freed / 16);
 	EXPECT_OK(pmemstore_close(ps));
 
 	EXPECT_OK(pmemstore_check(path, 0));
 	ps = EXPECT_PTR(pmemstore_open(path, 0));
-	if (ps == NULL)
+	if (ps == NULL) {
+		free(ok);
 		goto out;
-	CU_ASSERT_EQUAL(count_objects(ps), r->n + extra);
+	}
+	CU_ASSERT_EQUAL(count_objects(ps), r->n + extra - freed + got);
 	CU_ASSERT_EQUAL(verify_series(ps, 1, r->n, size, zero, 3), 0);
-	CU_ASSERT_EQUAL(verify_series(ps, 2, freed, size, zero, 0), 0);
+	for (uint64_t i = 0; i < freed; i++) {
+		id_of(2, i, id);
+		if (ok[i]) {
+			CU_ASSERT(object_ok(ps, id, size, zero));
+		} else {
+			CU_ASSERT_PTR_NULL(persist_get(ps, id, NULL));
+		}
+	}
+	free(ok);
 	EXPECT_OK(pmemstore_close(ps));
-	printf("; freed %llu, allocated %llu again\n",
-	       (unsigned long long)freed, (unsigned long long)freed);
+	printf("; freed %llu, allocated %llu again", (unsigned long long)freed,
+	       (unsigned long long)got);
+	if (grow)
+		printf(" (%llu found the index unable to grow)",
+		       (unsigned long long)grow);
+	printf("\n");
 out:
 	munmap(r, sizeof(*r));
 	test_pool_remove(path);
