@@ -258,10 +258,13 @@ verify_at(struct pmemstore *ps, uint64_t loc, struct view *v)
 	return 1;
 }
 
-/* struct want -- what a lookup looks for, and what it found */
+/*
+ * struct want -- what a lookup looks for, and where what it found goes
+ * (the caller's view, filled in place rather than copied)
+ */
 struct want {
 	const uint8_t *uuid;
-	struct view v;
+	struct view *v;
 };
 
 /* match_uuid -- pms_index_find's match: the entry names this UUID */
@@ -270,7 +273,7 @@ match_uuid(struct pmemstore *ps, uint64_t loc, void *arg)
 {
 	struct want *w = arg;
 
-	return verify_at(ps, loc, &w->v) && memcmp(w->v.uuid, w->uuid, 16) == 0;
+	return verify_at(ps, loc, w->v) && memcmp(w->v->uuid, w->uuid, 16) == 0;
 }
 
 /* pms_obj_rehash -- the hash of the UUID of the object at loc (index.c) */
@@ -298,7 +301,7 @@ find(struct pmemstore *ps, const uint8_t *uuid, uint64_t h, struct view *v,
      int locked)
 {
 	struct pms_stripe *sp = pms_index_stripe(&ps->index, h);
-	struct want w = {.uuid = uuid};
+	struct want w = {.uuid = uuid, .v = v};
 	struct pms_claim *c;
 	struct pms_guard g;
 	uint64_t loc;
@@ -313,10 +316,8 @@ find(struct pmemstore *ps, const uint8_t *uuid, uint64_t h, struct view *v,
 	pms_guard_pop(&g);
 	if (r < 0)
 		return -1;
-	if (__atomic_load_n(&sp->nclaims, __ATOMIC_ACQUIRE) == 0) {
-		*v = w.v;
+	if (__atomic_load_n(&sp->nclaims, __ATOMIC_ACQUIRE) == 0)
 		return r;
-	}
 	if (!locked)
 		pthread_mutex_lock(&sp->lock);
 	c = pms_index_claimed(sp, uuid);
@@ -326,17 +327,16 @@ find(struct pmemstore *ps, const uint8_t *uuid, uint64_t h, struct view *v,
 		/* still live for lookups until its fence: from the claim, as
 		 * the free may have zeroed the check already */
 		r = 1;
-		memcpy(w.v.uuid, uuid, 16);
-		w.v.loc = c->loc;
-		w.v.size = c->size;
-		w.v.page = c->npages ? c->page : PMS_LOC_PAGE(c->loc);
-		w.v.npages = c->npages;
-		w.v.slot = PMS_LOC_SLOT(c->loc);
-		w.v.cls = c->cls;
+		memcpy(v->uuid, uuid, 16);
+		v->loc = c->loc;
+		v->size = c->size;
+		v->page = c->npages ? c->page : PMS_LOC_PAGE(c->loc);
+		v->npages = c->npages;
+		v->slot = PMS_LOC_SLOT(c->loc);
+		v->cls = c->cls;
 	}
 	if (!locked)
 		pthread_mutex_unlock(&sp->lock);
-	*v = w.v;
 	return r;
 }
 
@@ -624,7 +624,8 @@ alloc(struct pmemstore *ps, const uint8_t *id, size_t size, unsigned flags,
 	if (pms_index_claimed(sp, id)) {
 		ret = 1;
 	} else {
-		struct want w = {.uuid = id};
+		struct view seen; /* an object of the UUID met on the way */
+		struct want w = {.uuid = id, .v = &seen};
 
 		pms_index_claim(sp, &c);
 		ret = insert(ps, sp, h, res_loc(&r), &w, &entry);
@@ -873,7 +874,7 @@ unpublish(struct pmemstore *ps, const struct view *v, struct pms_slab *s,
 int
 persist_free(struct pmemstore *ps, const uuid_t id)
 {
-	struct pms_claim c = {.kind = PMS_CLAIM_FREE};
+	struct pms_claim c; /* every field set before it is claimed */
 	struct pms_heap *me;
 	struct pms_stripe *sp;
 	struct pms_slab *s;
@@ -899,6 +900,7 @@ persist_free(struct pmemstore *ps, const uuid_t id)
 		return pms_err(ENOENT, "pool %s: no object with this UUID",
 			       ps->path);
 	}
+	c.kind = PMS_CLAIM_FREE;
 	c.loc = v.loc;
 	c.size = v.size;
 	c.page = v.page;
