@@ -67,7 +67,8 @@ struct opts {
 	uint64_t open_size;	/* pmemstore pool of the open part */
 	uint64_t obj_open_size; /* pmemobj pool of the open part */
 	int do_time, do_count, do_open;
-	int keep; /* keep the pool files */
+	int keep;   /* keep the pool files */
+	int random; /* time: gets and frees in a random order */
 };
 
 /* the pmemobj root object: one OID slot per object of a run */
@@ -258,16 +259,46 @@ random_ids(unsigned long n)
 	return ids;
 }
 
+/*
+ * shuffled -- the indexes 0..n-1 in a random order, the same every run
+ * (a fixed seed: runs of two builds free in the same order)
+ */
+static unsigned long *
+shuffled(unsigned long n)
+{
+	unsigned long *v = malloc(n * sizeof(*v));
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+
+	if (v == NULL)
+		die("out of memory for %lu indexes", n);
+	for (unsigned long i = 0; i < n; i++)
+		v[i] = i;
+	for (unsigned long i = n - 1; i > 0; i--) {
+		/* splitmix64 */
+		uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		z ^= z >> 31;
+		unsigned long j = (unsigned long)(z % (i + 1));
+		unsigned long t = v[i];
+		v[i] = v[j];
+		v[j] = t;
+	}
+	return v;
+}
+
 /* one timed run: ns per operation of each phase */
 struct run {
 	double alloc, get, free, pair;
 };
 
 /*
- * run_pmemstore -- allocate n objects, look each up, free them all
+ * run_pmemstore -- allocate n objects, look each up, free them all; the
+ * lookups and frees in the order ord (NULL: the allocation order)
  */
 static void
-run_pmemstore(struct pmemstore *ps, uuid_t *ids, unsigned long n, struct run *r)
+run_pmemstore(struct pmemstore *ps, uuid_t *ids, unsigned long n,
+	      const unsigned long *ord, struct run *r)
 {
 	uint64_t t0 = now_ns();
 	for (unsigned long i = 0; i < n; i++)
@@ -275,11 +306,11 @@ run_pmemstore(struct pmemstore *ps, uuid_t *ids, unsigned long n, struct run *r)
 			die("persist_alloc #%lu: %s", i, pmemstore_errormsg());
 	uint64_t t1 = now_ns();
 	for (unsigned long i = 0; i < n; i++)
-		if (persist_get(ps, ids[i], NULL) == NULL)
+		if (persist_get(ps, ids[ord ? ord[i] : i], NULL) == NULL)
 			die("persist_get #%lu: %s", i, pmemstore_errormsg());
 	uint64_t t2 = now_ns();
 	for (unsigned long i = 0; i < n; i++)
-		if (persist_free(ps, ids[i]) != 0)
+		if (persist_free(ps, ids[ord ? ord[i] : i]) != 0)
 			die("persist_free #%lu: %s", i, pmemstore_errormsg());
 	uint64_t t3 = now_ns();
 
@@ -291,9 +322,11 @@ run_pmemstore(struct pmemstore *ps, uuid_t *ids, unsigned long n, struct run *r)
 
 /*
  * run_pmemobj -- allocate n objects into the root's OID slots, free them
+ * in the order ord (NULL: the allocation order)
  */
 static void
-run_pmemobj(PMEMobjpool *pop, struct root *root, unsigned long n, struct run *r)
+run_pmemobj(PMEMobjpool *pop, struct root *root, unsigned long n,
+	    const unsigned long *ord, struct run *r)
 {
 	uint64_t t0 = now_ns();
 	for (unsigned long i = 0; i < n; i++)
@@ -301,7 +334,7 @@ run_pmemobj(PMEMobjpool *pop, struct root *root, unsigned long n, struct run *r)
 			die("pmemobj_alloc #%lu: %s", i, pmemobj_errormsg());
 	uint64_t t1 = now_ns();
 	for (unsigned long i = 0; i < n; i++)
-		pmemobj_free(&root->oid[i]);
+		pmemobj_free(&root->oid[ord ? ord[i] : i]);
 	uint64_t t2 = now_ns();
 
 	r->alloc = (double)(t1 - t0) / (double)n;
@@ -345,6 +378,7 @@ part_time(const struct opts *o)
 	PMEMobjpool *pop = obj_create(obj_path, o->pool_size);
 	struct root *root = obj_root(pop, o->count);
 	uuid_t *ids = random_ids(o->count);
+	unsigned long *ord = o->random ? shuffled(o->count) : NULL;
 
 	double ps_alloc[MAX_RUNS], ps_get[MAX_RUNS], ps_free[MAX_RUNS],
 		ps_pair[MAX_RUNS];
@@ -352,24 +386,24 @@ part_time(const struct opts *o)
 
 	/* one untimed round each, so both start with warm pages */
 	struct run r;
-	run_pmemstore(ps, ids, o->count, &r);
-	run_pmemobj(pop, root, o->count, &r);
+	run_pmemstore(ps, ids, o->count, ord, &r);
+	run_pmemobj(pop, root, o->count, ord, &r);
 
 	for (unsigned i = 0; i < o->runs; i++) {
-		run_pmemstore(ps, ids, o->count, &r);
+		run_pmemstore(ps, ids, o->count, ord, &r);
 		ps_alloc[i] = r.alloc;
 		ps_get[i] = r.get;
 		ps_free[i] = r.free;
 		ps_pair[i] = r.pair;
-		run_pmemobj(pop, root, o->count, &r);
+		run_pmemobj(pop, root, o->count, ord, &r);
 		obj_alloc[i] = r.alloc;
 		obj_free[i] = r.free;
 		obj_pair[i] = r.pair;
 	}
 
 	printf("\n## time: %lu objects of %llu B per run, median of %u runs "
-	       "(after 1 warm-up run), ns/op\n\n",
-	       o->count, SMALL, o->runs);
+	       "(after 1 warm-up run), ns/op; gets and frees in %s order\n\n",
+	       o->count, SMALL, o->runs, o->random ? "a random" : "allocation");
 	printf("| %-16s | %9s | %13s | %9s | %13s | %6s |\n", "operation",
 	       "pmemstore", "min-max", "pmemobj", "min-max", "ratio");
 	printf("|------------------|-----------|---------------|-----------|"
@@ -381,6 +415,7 @@ part_time(const struct opts *o)
 	printf("\nratio = pmemobj time / pmemstore time (> 1: pmemstore "
 	       "faster).\n");
 
+	free(ord);
 	free(ids);
 	pmemstore_close(ps);
 	pmemobj_close(pop);
@@ -857,7 +892,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: alloc_free [-d DIR] [-n COUNT] [-r RUNS] [-c COUNT] "
-		"[-p SIZE]\n"
+		"[-p SIZE] [-o ORDER]\n"
 		"                  [-s SIZE] [-S SIZE] [-k] [time] [count] "
 		"[open]\n"
 		"  time       64 B alloc/free: pmemstore vs pmemobj, ns/op\n"
@@ -870,6 +905,8 @@ usage(FILE *f)
 		"  -c COUNT   operations per row of the count part "
 		"(default 1024)\n"
 		"  -p SIZE    pools of the time and count parts (default 1G)\n"
+		"  -o ORDER   time: gets and frees in allocation order (seq,\n"
+		"             the default) or a random one (random)\n"
 		"  -s SIZE    pmemstore pool of the open part (default 1T)\n"
 		"  -S SIZE    pmemobj pool of the open part (default 64G, 0 = "
 		"skip)\n"
@@ -895,7 +932,7 @@ main(int argc, char *argv[])
 		.obj_open_size = 64 * GiB,
 	};
 	int c;
-	while ((c = getopt(argc, argv, "d:n:r:c:p:s:S:kh")) != -1) {
+	while ((c = getopt(argc, argv, "d:n:r:c:p:s:S:o:kh")) != -1) {
 		switch (c) {
 		case 'd':
 			o.dir = optarg;
@@ -917,6 +954,15 @@ main(int argc, char *argv[])
 			break;
 		case 'S':
 			o.obj_open_size = parse_size(optarg);
+			break;
+		case 'o':
+			if (strcmp(optarg, "random") == 0)
+				o.random = 1;
+			else if (strcmp(optarg, "seq") == 0)
+				o.random = 0;
+			else
+				die("-o takes seq or random, not \"%s\"",
+				    optarg);
 			break;
 		case 'k':
 			o.keep = 1;
