@@ -574,6 +574,24 @@ test_check_while_open(void)
 }
 
 /*
+ * open_once_there -- open path read-write as soon as it exists: retried
+ * while ENOENT, for up to 5 s; each try's flock waits at gate (-1: none)
+ */
+static struct pmemstore *
+open_once_there(const char *path, int gate)
+{
+	struct pmemstore *ps;
+	double t0 = now_ms();
+
+	do {
+		errno = 0;
+		Flock_gate = gate;
+		ps = pmemstore_open(path, 0);
+	} while (ps == NULL && errno == ENOENT && now_ms() - t0 < 5000);
+	return ps;
+}
+
+/*
  * slow_opener -- in a child: open path as soon as it exists (retrying
  * while ENOENT), holding each lock it takes for hold_us; exits 0 when that
  * open failed because the file was not a pool yet (EINVAL), 1 when it
@@ -583,14 +601,10 @@ static int
 slow_opener(void *arg)
 {
 	const char *path = arg;
-	struct pmemstore *ps;
-	double t0 = now_ms();
 
 	Flock_hold_us = 50000;
-	do {
-		errno = 0;
-		ps = pmemstore_open(path, 0);
-	} while (ps == NULL && errno == ENOENT && now_ms() - t0 < 5000);
+	struct pmemstore *ps = open_once_there(path, -1);
+
 	if (ps != NULL) {
 		pmemstore_close(ps);
 		return 2;
@@ -661,14 +675,8 @@ test_create_vs_early_open(void)
 static int
 late_opener(const char *path, int gate)
 {
-	struct pmemstore *ps;
-	double t0 = now_ms();
+	struct pmemstore *ps = open_once_there(path, gate);
 
-	do {
-		errno = 0;
-		Flock_gate = gate;
-		ps = pmemstore_open(path, 0);
-	} while (ps == NULL && errno == ENOENT && now_ms() - t0 < 5000);
 	if (ps == NULL) {
 		fprintf(stderr, "late opener: %s (%s)\n", strerror(errno),
 			pmemstore_errormsg());
