@@ -21,7 +21,7 @@
  * Rounds rounds (within 5 x Rounds rounds and twice the time of the first
  * Rounds), and the figures say how many did.
  *
- * Two regression tests widen a race window with an interposed flock: an
+ * Two regression tests order a race exactly with an interposed flock: an
  * open that locks a file being created must not make the create fail, and
  * an open that waited out a create must see the finished pool.
  *
@@ -61,16 +61,18 @@ static unsigned Rounds = RACES_CI;
 
 /*
  * flock -- interposes libc's flock for the library's calls (the executable
- * exports it, see tests/CMakeLists.txt), to widen the race windows of the
- * regression tests deterministically: sleep Flock_delay_us before locking,
- * and hold a lock just taken for Flock_hold_us before returning.  Both 0
- * (the default): plain flock.  Flock_gate >= 0: the next call first notes
- * whether its file is empty (Flock_saw_empty), then waits (up to
- * GATE_WAIT_MS) for a byte on that descriptor -- an order of events, not a
- * guess at how long the other process takes.
+ * exports it, see tests/CMakeLists.txt), to order the events of the
+ * regression tests exactly, where a sleep would guess how long the other
+ * process takes.  Flock_tell >= 0: the next call notes whether its file is
+ * empty (Flock_saw_empty) and writes a byte there; Flock_gate >= 0: the
+ * next call then waits (up to GATE_WAIT_MS) for a byte there;
+ * Flock_tell_held >= 0: the next call that takes its lock writes a byte
+ * there; a lock just taken is held Flock_hold_us before returning.  All
+ * unset (the default): plain flock.
  */
-static unsigned Flock_delay_us, Flock_hold_us;
-static int Flock_gate = -1, Flock_saw_empty;
+static unsigned Flock_hold_us;
+static int Flock_tell = -1, Flock_gate = -1, Flock_tell_held = -1;
+static int Flock_saw_empty;
 #define GATE_WAIT_MS 60000
 
 int
@@ -84,20 +86,27 @@ flock(int fd, int op)
 		errno = ENOSYS;
 		return -1;
 	}
-	if (Flock_gate >= 0) {
+	if (Flock_tell >= 0) {
 		struct stat st;
+
+		Flock_saw_empty = fstat(fd, &st) == 0 && st.st_size == 0;
+		(void)!write(Flock_tell, "x", 1);
+		Flock_tell = -1;
+	}
+	if (Flock_gate >= 0) {
 		struct pollfd pfd = {.fd = Flock_gate, .events = POLLIN};
 		char c;
 
-		Flock_saw_empty = fstat(fd, &st) == 0 && st.st_size == 0;
 		if (poll(&pfd, 1, GATE_WAIT_MS) == 1)
 			(void)!read(Flock_gate, &c, 1);
 		Flock_gate = -1;
 	}
-	if (Flock_delay_us)
-		usleep(Flock_delay_us);
 	int r = real(fd, op);
 
+	if (r == 0 && Flock_tell_held >= 0) {
+		(void)!write(Flock_tell_held, "x", 1);
+		Flock_tell_held = -1;
+	}
 	if (r == 0 && Flock_hold_us)
 		usleep(Flock_hold_us);
 	return r;
@@ -575,16 +584,18 @@ test_check_while_open(void)
 
 /*
  * open_once_there -- open path read-write as soon as it exists: retried
- * while ENOENT, for up to 5 s; each try's flock waits at gate (-1: none)
+ * while ENOENT, for up to 5 s; the flock of the try that finds the file
+ * tells tell, then waits at gate (-1: neither)
  */
 static struct pmemstore *
-open_once_there(const char *path, int gate)
+open_once_there(const char *path, int tell, int gate)
 {
 	struct pmemstore *ps;
 	double t0 = now_ms();
 
 	do {
 		errno = 0;
+		Flock_tell = tell;
 		Flock_gate = gate;
 		ps = pmemstore_open(path, 0);
 	} while (ps == NULL && errno == ENOENT && now_ms() - t0 < 5000);
@@ -592,18 +603,18 @@ open_once_there(const char *path, int gate)
 }
 
 /*
- * slow_opener -- in a child: open path as soon as it exists (retrying
- * while ENOENT), holding each lock it takes for hold_us; exits 0 when that
- * open failed because the file was not a pool yet (EINVAL), 1 when it
- * failed with EWOULDBLOCK, 2 when it opened, 3 otherwise
+ * slow_opener -- in a child: open path as soon as it exists, holding each
+ * lock it takes for 50 ms, and saying on held when it has the first;
+ * exits 0 when that open failed because the file was not a pool yet
+ * (EINVAL), 1 when it failed with EWOULDBLOCK, 2 when it opened, 3
+ * otherwise
  */
 static int
-slow_opener(void *arg)
+slow_opener(const char *path, int held)
 {
-	const char *path = arg;
-
 	Flock_hold_us = 50000;
-	struct pmemstore *ps = open_once_there(path, -1);
+	Flock_tell_held = held;
+	struct pmemstore *ps = open_once_there(path, -1, -1);
 
 	if (ps != NULL) {
 		pmemstore_close(ps);
@@ -616,38 +627,43 @@ slow_opener(void *arg)
  * test_create_vs_early_open -- regression: an open that locks a pool file
  * between pmemstore_create's O_EXCL open and its flock (it fails on the
  * empty file) made the create fail with EWOULDBLOCK "in use" and remove
- * the file, though nobody held the pool.  The interposed flock makes the
- * window 20 ms wide and the opener hold its lock 50 ms: the create must
- * still succeed, every round.
+ * the file, though nobody held the pool.  The interposed flocks make that
+ * order certain: the creator tries its lock only once the opener holds the
+ * empty file's, which it keeps 50 ms.  The opener must fail on the empty
+ * file, and the create must succeed, every round.
  */
 static void
 test_create_vs_early_open(void)
 {
 	char *path = test_pool_path("race_early");
-	unsigned early = 0;
 
 	for (int i = 0; i < 5; i++) {
+		int held[2];
+
 		(void)unlink(path);
+		CU_ASSERT_FATAL(pipe(held) == 0);
 		fflush(stdout);
 		fflush(stderr);
 		pid_t pid = fork();
 
 		CU_ASSERT_FATAL(pid >= 0);
-		if (pid == 0)
-			_exit(slow_opener(path));
-		usleep(2000); /* the opener is polling */
-		Flock_delay_us = 20000;
+		if (pid == 0) {
+			close(held[0]);
+			_exit(slow_opener(path, held[1]));
+		}
+		close(held[1]);
+		Flock_gate = held[0]; /* lock once the opener holds the file */
 		struct pmemstore *ps =
 			pmemstore_create(path, RACE_POOL_SIZE, 0600);
 		int err = errno;
 
-		Flock_delay_us = 0;
+		Flock_gate = -1;
+		close(held[0]);
 		int st;
 
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
-		CU_ASSERT(WIFEXITED(st));
-		early += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+		CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 		CU_ASSERT_PTR_NOT_NULL(ps);
 		if (ps == NULL) {
 			fprintf(stderr, "round %d: create: %s (%s)\n", i,
@@ -657,25 +673,21 @@ test_create_vs_early_open(void)
 		EXPECT_OK(pmemstore_close(ps));
 		CU_ASSERT(new_pool_ok(path));
 	}
-	printf("\nopen race: the opener locked the file before the create "
-	       "in %u of 5 rounds\n",
-	       early);
-	/* the window was hit, or this test proved nothing */
-	CU_ASSERT(early > 0);
 	test_pool_remove(path);
 }
 
 /*
- * late_opener -- in a child: open path as soon as it exists, its flock
- * held back until the parent writes to gate (the create has finished and
- * closed); exits 0 when it opened a valid empty pool after finding the
- * file empty, 4 when it opened one but the file was already full size, 1
- * when the open failed or the pool was wrong, 2 when it saw no file for 5 s
+ * late_opener -- in a child: open path as soon as it exists; its flock
+ * says so on tell, then waits at gate until the parent's create has
+ * finished and closed; exits 0 when it opened a valid empty pool after
+ * finding the file empty, 4 when it opened one but the file was not empty,
+ * 1 when the open failed or the pool was wrong, 2 when it saw no file for
+ * 5 s
  */
 static int
-late_opener(const char *path, int gate)
+late_opener(const char *path, int tell, int gate)
 {
-	struct pmemstore *ps = open_once_there(path, gate);
+	struct pmemstore *ps = open_once_there(path, tell, gate);
 
 	if (ps == NULL) {
 		fprintf(stderr, "late opener: %s (%s)\n", strerror(errno),
@@ -692,22 +704,22 @@ late_opener(const char *path, int gate)
  * test_open_waits_out_create -- regression: pmemstore_open took the file's
  * size before its flock, so an open that found the file just created
  * (empty) and got the lock after the create had finished refused a valid
- * pool: "0 bytes is too small to be a pool".  The interposed flock delays
- * the creator's lock 5 ms (the file stays empty), and holds the opener's
- * until the create has closed: the open must succeed, every round, and
- * the opener must have found the file empty in some round.
+ * pool: "0 bytes is too small to be a pool".  The interposed flocks make
+ * that order certain: the creator locks (and so sizes the file) only after
+ * the opener has its descriptor and found the file empty, and the opener
+ * locks only after the create has closed.  The open must succeed, every
+ * round.
  */
 static void
 test_open_waits_out_create(void)
 {
 	char *path = test_pool_path("race_late");
-	unsigned empty = 0;
 
 	for (int i = 0; i < 3; i++) {
-		int gate[2];
+		int gate[2], opened[2];
 
 		(void)unlink(path);
-		CU_ASSERT_FATAL(pipe(gate) == 0);
+		CU_ASSERT_FATAL(pipe(gate) == 0 && pipe(opened) == 0);
 		fflush(stdout);
 		fflush(stderr);
 		pid_t pid = fork();
@@ -715,15 +727,17 @@ test_open_waits_out_create(void)
 		CU_ASSERT_FATAL(pid >= 0);
 		if (pid == 0) {
 			close(gate[1]);
-			_exit(late_opener(path, gate[0]));
+			close(opened[0]);
+			_exit(late_opener(path, opened[1], gate[0]));
 		}
 		close(gate[0]);
-		usleep(2000); /* the opener is polling */
-		Flock_delay_us = 5000;
+		close(opened[1]);
+		Flock_gate = opened[0]; /* lock once the opener has the file */
 		struct pmemstore *ps =
 			pmemstore_create(path, RACE_POOL_SIZE, 0600);
 
-		Flock_delay_us = 0;
+		Flock_gate = -1;
+		close(opened[0]);
 		CU_ASSERT_PTR_NOT_NULL(ps);
 		if (ps != NULL)
 			EXPECT_OK(pmemstore_close(ps));
@@ -734,15 +748,8 @@ test_open_waits_out_create(void)
 
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
-		CU_ASSERT(WIFEXITED(st) &&
-			  (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 4));
-		empty += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+		CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
-	printf("\nopen race: the late opener found the file empty in %u of 3 "
-	       "rounds\n",
-	       empty);
-	/* the window was hit, or this test proved nothing */
-	CU_ASSERT(empty > 0);
 	test_pool_remove(path);
 }
 
